@@ -1,0 +1,115 @@
+"""The house style of the book's figures and a few figure helpers.
+
+Nothing changes at import: a chapter calls :func:`use_style` once, in a visible cell. Colours come from
+:data:`PALETTE` (colour-blind safe, Okabe-Ito), so "the method" and "the baseline" keep their colours
+across chapters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+PALETTE: dict[str, str] = {
+    "blue": "#0072B2",
+    "orange": "#E69F00",
+    "green": "#009E73",
+    "vermillion": "#D55E00",
+    "sky": "#56B4E9",
+    "purple": "#CC79A7",
+    "yellow": "#F0E442",
+    "black": "#000000",
+}
+"""Okabe-Ito colours, by name."""
+
+CYCLE: tuple[str, ...] = tuple(PALETTE[k] for k in ("blue", "orange", "green", "vermillion", "sky", "purple"))
+
+STYLE: dict[str, object] = {
+    "figure.figsize": (6.4, 3.6),
+    "figure.dpi": 100,
+    "savefig.dpi": 150,
+    "savefig.bbox": "tight",
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "grid.linewidth": 0.6,
+    "legend.frameon": False,
+    "image.cmap": "viridis",
+    "svg.hashsalt": "minilib",  # stable SVG ids, so re-rendered figures do not differ in their markup
+}
+
+
+def use_style() -> None:
+    """Apply the house style to matplotlib (rcParams and the colour cycle). Call it once per chapter."""
+    import matplotlib as mpl
+    from cycler import cycler
+
+    mpl.rcParams.update(STYLE)
+    mpl.rcParams["axes.prop_cycle"] = cycler(color=list(CYCLE))
+
+
+def overlay_mask(image: np.ndarray, mask: np.ndarray, color: str = PALETTE["vermillion"], alpha: float = 0.45,
+                 outline: bool = True) -> np.ndarray:
+    """Blend a boolean mask onto an RGB image and (optionally) draw its outline.
+
+    ``image``: (H, W, 3) uint8 or float in [0, 1]; ``mask``: (H, W) bool or 0/1. Returns (H, W, 3) float in
+    [0, 1]. Used for DAVIS frames and histology patches.
+    """
+    img = np.asarray(image, dtype=np.float64)
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=2)
+    if img.max(initial=0) > 1.0:
+        img = img / 255.0
+    m = np.asarray(mask).astype(bool)
+    if m.shape != img.shape[:2]:
+        raise ValueError(f"mask shape {m.shape} does not match image shape {img.shape[:2]}")
+    rgb = np.array([int(color[i : i + 2], 16) / 255.0 for i in (1, 3, 5)])
+    out = img.copy()
+    out[m] = (1 - alpha) * out[m] + alpha * rgb
+    if outline:
+        inner = m.copy()
+        inner[1:, :] &= m[:-1, :]
+        inner[:-1, :] &= m[1:, :]
+        inner[:, 1:] &= m[:, :-1]
+        inner[:, :-1] &= m[:, 1:]
+        out[m & ~inner] = rgb
+    return np.clip(out, 0.0, 1.0)
+
+
+def image_grid(images: Sequence[np.ndarray], titles: Sequence[str] | None = None, ncols: int = 4,
+               width: float = 9.0, cmap: str | None = None, suptitle: str | None = None):
+    """Show images in a grid without axes; returns the figure.
+
+    ``images``: a sequence of (H, W) or (H, W, 3) arrays (or PIL images); ``titles``: one per image.
+    """
+    import matplotlib.pyplot as plt
+
+    n = len(images)
+    if n == 0:
+        raise ValueError("image_grid needs at least one image")
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"{len(titles)} titles for {n} images")
+    ncols = min(ncols, n)
+    nrows = int(np.ceil(n / ncols))
+    first = np.asarray(images[0])
+    aspect = first.shape[0] / first.shape[1]
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, width / ncols * aspect * nrows + 0.3 * nrows),
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        img = np.asarray(images[i])
+        ax.imshow(img, cmap=cmap or ("gray" if img.ndim == 2 else None))
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=8, fontweight="normal")
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
