@@ -1,0 +1,44 @@
+"""minilib.plot: house style and figure helpers."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from minilib import plot  # noqa: E402
+
+
+def test_use_style_sets_palette():
+    plot.use_style()
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    assert colors[:2] == [plot.PALETTE["blue"], plot.PALETTE["orange"]]
+    assert plt.rcParams["axes.spines.top"] is False
+
+
+def test_overlay_mask_blends_and_outlines():
+    img = np.zeros((6, 6, 3), dtype=np.uint8)
+    mask = np.zeros((6, 6), bool)
+    mask[1:5, 1:5] = True
+    out = plot.overlay_mask(img, mask, color="#FF0000", alpha=0.5)
+    assert out.shape == (6, 6, 3) and out.dtype == np.float64
+    assert np.allclose(out[2, 2], [0.5, 0, 0])  # inside: blended
+    assert np.allclose(out[1, 1], [1, 0, 0])  # outline: full colour
+    assert np.allclose(out[0, 0], 0)  # outside: untouched
+    with pytest.raises(ValueError, match="does not match"):
+        plot.overlay_mask(img, mask[:5])
+
+
+def test_image_grid():
+    fig = plot.image_grid([np.zeros((4, 8)), np.ones((4, 8, 3))], titles=["a", "b"], ncols=3)
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(shown) == 2 and shown[0].get_title() == "a"
+    plt.close(fig)
+    with pytest.raises(ValueError, match="2 titles for 1 images"):
+        plot.image_grid([np.zeros((4, 4))], titles=["a", "b"])
+    with pytest.raises(ValueError, match="at least one"):
+        plot.image_grid([])
