@@ -137,7 +137,7 @@ def data_root(data_dir: str | os.PathLike | None = None, *, dataset: str = "(any
                 what="data root (not set)",
             )
         data_dir = env
-    root = Path(data_dir).expanduser()
+    root = Path(data_dir).expanduser().resolve()
     if not root.is_dir():
         raise DatasetNotFoundError(
             dataset, root, f"The data root must be an existing folder; set {ENV_VAR} or data_dir to one.",
