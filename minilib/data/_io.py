@@ -24,14 +24,26 @@ import pandas as pd
 
 from .errors import MalformedDataError, UnsafePickleError
 
-_HASH_CACHE: dict[tuple[str, int, int], str] = {}
+_HASH_CACHE: dict[tuple, str] = {}
+
+
+def _cache_key(p: Path) -> tuple:
+    st = p.stat()
+    return (str(p.resolve()), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+
+
+def remember_sha256(path: Path | str, digest: str) -> None:
+    """Record the digest of a file just written (and hashed while writing), so it is not read again."""
+    _HASH_CACHE[_cache_key(Path(path))] = digest
 
 
 def sha256_file(path: Path | str, *, chunk: int = 1 << 20) -> str:
-    """Return the hex sha256 of a file, cached by (path, size, mtime) for the life of the process."""
+    """Return the hex sha256 of a file, cached by (path, size, mtime, inode, ctime) for the life of the process.
+
+    A file replaced through a rename (as every download here is) gets a new inode, so it is hashed again.
+    """
     p = Path(path)
-    st = p.stat()
-    key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
+    key = _cache_key(p)
     if key not in _HASH_CACHE:
         h = hashlib.sha256()
         with open(p, "rb") as f:

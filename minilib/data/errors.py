@@ -13,13 +13,19 @@ class DataError(Exception):
 
 
 class DatasetNotFoundError(DataError, FileNotFoundError):
-    """The data root, a dataset folder or one of its files is missing."""
+    """The data root, a dataset folder or one of its files is missing.
 
-    def __init__(self, dataset: str, path: Path | str, how_to_get: str, what: str = "file"):
+    The message names the dataset, the missing ``what`` and its path, then how to get it; ``statement``
+    replaces the "... not found: path" part when the problem is better said another way.
+    """
+
+    def __init__(self, dataset: str, path: Path | str, how_to_get: str, what: str = "file",
+                 statement: str | None = None):
         self.dataset = dataset
         self.path = Path(path)
         self.how_to_get = how_to_get
-        super().__init__(f"dataset {dataset!r}: {what} not found: {self.path}\n  {how_to_get}")
+        head = statement or f"{what} not found: {self.path}"
+        super().__init__(f"dataset {dataset!r}: {head}\n  {how_to_get}")
 
 
 class ChecksumMismatchError(DataError):

@@ -84,7 +84,7 @@ class Dataset:
     bibkeys: tuple[str, ...]
     url: str
     sources: tuple[Source, ...]
-    builders: Mapping[str, Callable[[Path], bytes]] = field(default_factory=dict)
+    builders: Mapping[str, Callable[[Path], bytes]] = field(default_factory=dict, compare=False, hash=False)
     docs: tuple[str, ...] = ("SOURCE.md",)
 
     @property
@@ -98,6 +98,7 @@ class Dataset:
         return sorted(p for p in self.checksums if p not in self.docs)
 
     def how_to_get(self) -> str:
+        """One sentence for error messages: where the dataset is expected and how to obtain it."""
         return (
             f"Set {ENV_VAR} to the folder that holds '{self.folder}/' (the book's commands use ../shared/data "
             f"when it exists), or download it with `python -m minilib.data fetch {self.name}` "
@@ -134,7 +135,7 @@ def data_root(data_dir: str | os.PathLike | None = None, *, dataset: str = "(any
                 f"Set {ENV_VAR} to the folder that holds the datasets (`make book` and `make test` use "
                 f"../shared/data when it exists), or pass data_dir=...; "
                 f"`python -m minilib.data fetch NAME` downloads a dataset.",
-                what="data root (not set)",
+                statement=f"no data root: {ENV_VAR} is not set and no data_dir was given",
             )
         data_dir = env
     root = Path(data_dir).expanduser().resolve()
