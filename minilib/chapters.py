@@ -82,8 +82,20 @@ def run_chapter(path: Path, scale: str, root: Path, *, timeout_s: int = 3600) ->
             shutil.move(str(tmp), failed)
         raise
     elapsed = time.perf_counter() - t0
+    _relative_paths(tmp, path, target, root)
     os.replace(tmp, target)
     return elapsed
+
+
+def _relative_paths(executed: Path, source: Path, target: Path, root: Path) -> None:
+    """Papermill records absolute input and output paths; keep them relative to the book (no machine paths)."""
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    meta = nb.metadata.get("papermill", {})
+    for key, value in (("input_path", source), ("output_path", target)):
+        meta[key] = value.relative_to(root).as_posix() if value.is_relative_to(root) else value.name
+    nbformat.write(nb, executed)
 
 
 def _describe(exc: BaseException) -> str:
