@@ -26,7 +26,6 @@ ifeq ($(strip $(MINILIB_DATA)),)
 endif
 export MINILIB_SCALE := $(SCALE)
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
 
 STAMP := $(VENV)/.installed
 
@@ -86,7 +85,7 @@ unit: env
 
 nbval: env data-check
 	@echo "== notebooks under nbval (re-executed, checked cells compared)"
-	@$(PY) -m pytest notebooks -q -p no:cacheprovider --nbval-lax --sanitize-with tests/nbval_sanitize.cfg
+	@$(PY) -m pytest notebooks -q -p no:cacheprovider --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 html-strict: env
 	@echo "== strict book build (warnings are errors)"

@@ -99,8 +99,8 @@ def image_grid(images: Sequence[np.ndarray], titles: Sequence[str] | None = None
     nrows = int(np.ceil(n / ncols))
     first = np.asarray(images[0])
     aspect = first.shape[0] / first.shape[1]
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width, width / ncols * aspect * nrows + 0.3 * nrows),
-                             squeeze=False)
+    height = width / ncols * aspect * nrows + 0.35 * nrows + (0.4 if suptitle else 0.0)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False, layout="constrained")
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= n:
@@ -111,5 +111,4 @@ def image_grid(images: Sequence[np.ndarray], titles: Sequence[str] | None = None
             ax.set_title(titles[i], fontsize=8, fontweight="normal")
     if suptitle:
         fig.suptitle(suptitle)
-    fig.tight_layout()
     return fig
