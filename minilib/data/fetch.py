@@ -161,6 +161,7 @@ def _atomic_write(dest: Path, write: Callable[[_Sink], None], expected: str, dat
         actual = sink.hexdigest()
         if actual != expected:
             raise ChecksumMismatchError(dataset, dest, expected, actual)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a dataset file is meant to be readable by all
         os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
