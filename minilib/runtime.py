@@ -167,8 +167,8 @@ def setup(
     if presets is not None:
         _check_presets(presets)
         preset = Preset(presets[params.scale])
+    configure_determinism(threads)  # before any CUDA work: cuBLAS reads its workspace setting once
     set_seed(params.seed)
-    configure_determinism(threads)
     dev = pick_device(params.device)
     params = Params(params.scale, params.seed, params.data_dir, str(dev), preset)
     if verbose:
