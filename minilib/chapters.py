@@ -83,6 +83,7 @@ def run_chapter(path: Path, scale: str, root: Path, *, timeout_s: int = 3600) ->
         raise
     elapsed = time.perf_counter() - t0
     _relative_paths(tmp, path, target, root)
+    os.chmod(tmp, 0o644)  # mkstemp made it private; the chapter is an ordinary file of the book
     os.replace(tmp, target)
     return elapsed
 

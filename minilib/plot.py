@@ -112,3 +112,22 @@ def image_grid(images: Sequence[np.ndarray], titles: Sequence[str] | None = None
     if suptitle:
         fig.suptitle(suptitle)
     return fig
+
+
+def show_jpeg(fig, quality: int = 85, dpi: int = 100) -> None:
+    """Display a figure of photographs as a JPEG and close it.
+
+    Photographs (video frames, COCO images, histology) are 5 to 10 times smaller as JPEG than as PNG in a
+    committed notebook; plots with lines and text stay PNG. Used by the datasets and vision chapters.
+    """
+    import io
+
+    import matplotlib.pyplot as plt
+    from IPython.display import Image, display
+
+    if not 1 <= quality <= 95:
+        raise ValueError(f"quality must be in [1, 95], got {quality}")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="jpeg", dpi=dpi, pil_kwargs={"quality": quality, "optimize": True})
+    plt.close(fig)
+    display(Image(data=buf.getvalue(), format="jpeg"))

@@ -42,3 +42,14 @@ def test_image_grid():
         plot.image_grid([np.zeros((4, 4))], titles=["a", "b"])
     with pytest.raises(ValueError, match="at least one"):
         plot.image_grid([])
+
+
+def test_show_jpeg_displays_and_closes(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+    fig = plot.image_grid([np.random.default_rng(0).random((20, 30, 3))])
+    plot.show_jpeg(fig)
+    assert not plt.fignum_exists(fig.number)
+    assert len(shown) == 1 and shown[0].data[:2] == b"\xff\xd8"  # JPEG magic
+    with pytest.raises(ValueError, match="quality"):
+        plot.show_jpeg(plot.image_grid([np.zeros((4, 4))]), quality=100)
