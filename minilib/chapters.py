@@ -85,7 +85,45 @@ def run_chapter(path: Path, scale: str, root: Path, *, timeout_s: int = 3600) ->
     _relative_paths(tmp, path, target, root)
     os.chmod(tmp, 0o644)  # mkstemp made it private; the chapter is an ordinary file of the book
     os.replace(tmp, target)
+    if scale != "ci":
+        write_run_record(root / "results" / scale / f"{path.stem}.run.json", path.stem, scale, elapsed)
     return elapsed
+
+
+def hardware() -> dict[str, object]:
+    """The machine a run happened on: CPU model and cores, GPU (when torch sees one), Python and platform."""
+    import platform
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = None
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            gpu = torch.cuda.get_device_name(0)
+    except ImportError:
+        pass
+    return {"cpu": cpu, "cpu_cores": os.cpu_count(), "gpu": gpu, "python": platform.python_version(),
+            "platform": f"{platform.system()} {platform.machine()}"}
+
+
+def write_run_record(path: Path, chapter: str, scale: str, wall_s: float) -> dict[str, object]:
+    """Write ``results/<scale>/<chapter>.run.json``: when, where and how long a non-ci run took."""
+    import datetime
+    import json
+
+    record = {"chapter": chapter, "scale": scale, "wall_s": round(wall_s, 1),
+              "date_utc": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M"), "hardware": hardware()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1) + "\n")
+    return record
 
 
 def _relative_paths(executed: Path, source: Path, target: Path, root: Path) -> None:

@@ -68,6 +68,9 @@ def test_other_scale_writes_results_folder(book):
     executed = json.loads((book / "results" / "full" / "01_good.ipynb").read_text())
     assert "scale is full" in "".join(executed["cells"][1]["outputs"][0]["text"])
     assert (book / "notebooks" / "01_good.ipynb").read_text() == good_before
+    run = json.loads((book / "results" / "full" / "01_good.run.json").read_text())
+    assert run["scale"] == "full" and run["wall_s"] > 0 and run["hardware"]["cpu_cores"] >= 1
+    assert len(run["date_utc"]) == 16
 
 
 def test_repository_toc_lists_existing_chapters():
