@@ -134,6 +134,16 @@ def test_gatenu_range_shape_and_gamma(gamma):
 # ----------------------------------------------------------------------------------------------------------
 
 
+def _assert_only_these_tables_learn(model, spec, fields):
+    """After a backward pass: the embedding tables of ``fields`` got gradient, every other table none."""
+    for f, table in zip(spec.sparse, model.embedding.tables, strict=True):
+        grad = table.weight.grad
+        if f in fields:
+            assert grad is not None and grad.abs().sum() > 0, f
+        else:
+            assert grad is None or torch.count_nonzero(grad) == 0, f
+
+
 @pytest.mark.parametrize("cls", [EPNet, PEPNet])
 def test_ep_gate_gradient_flows_only_through_the_domain_side_input(cls, data):
     spec, batch = data
@@ -147,12 +157,7 @@ def test_ep_gate_gradient_flows_only_through_the_domain_side_input(cls, data):
     # 2) in the whole model: the gate output trains only the tables of the domain-side fields
     _, gates = model(batch, return_gates=True)
     gates["ep"].sum().backward()
-    for f, table in zip(spec.sparse, model.embedding.tables, strict=True):
-        grad = table.weight.grad
-        if f in spec.domain_side_fields:
-            assert grad is not None and grad.abs().sum() > 0, f
-        else:
-            assert grad is None or torch.count_nonzero(grad) == 0, f
+    _assert_only_these_tables_learn(model, spec, spec.domain_side_fields)
     assert model.embedding.dense_weight.grad is None or torch.count_nonzero(model.embedding.dense_weight.grad) == 0
 
 
@@ -168,12 +173,7 @@ def test_pp_gate_does_not_train_epnet_through_o_ep(data):
     _, gates = model(batch, return_gates=True)
     gates["pp"].sum().backward()
     assert all(p.grad is None for p in model.ep_gate_nu.parameters())
-    for f, table in zip(spec.sparse, model.embedding.tables, strict=True):
-        grad = table.weight.grad
-        if f in spec.prior_fields:
-            assert grad is not None and grad.abs().sum() > 0, f
-        else:
-            assert grad is None or torch.count_nonzero(grad) == 0, f
+    _assert_only_these_tables_learn(model, spec, spec.prior_fields)
     # 3) the loss itself does train EPNet's gate (through O_ep = delta_domain * E into the towers)
     model.zero_grad()
     model(batch).sum().backward()
