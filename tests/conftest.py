@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from minilib import results
 from minilib.data import registry
 
 
@@ -65,3 +66,23 @@ def results_tmp(tmp_path, monkeypatch) -> Path:
     out = tmp_path / "results"
     monkeypatch.setenv("MINILIB_RESULTS", str(out))
     return out
+
+
+def _chapter_results(chapter: str, scale: str = "ci") -> dict:
+    """The recorded results of ``chapter`` at ``scale``. For a scale other than ci the run must have finished
+    (its ``.run.json`` is written last; the results file fills up while a run goes on), else the test skips."""
+    if scale != "ci" and not (results.results_dir(scale) / f"{chapter}.run.json").exists():
+        pytest.skip(f"no committed {scale} run of {chapter}")
+    return results.load(chapter, scale=scale)
+
+
+@pytest.fixture(scope="module")
+def r(request):
+    """The ci results of the chapter named by the test module's ``CHAPTER``."""
+    return _chapter_results(request.module.CHAPTER)
+
+
+@pytest.fixture(scope="module")
+def full(request):
+    """The committed full-scale results of the module's ``CHAPTER`` (skips when there is no finished run)."""
+    return _chapter_results(request.module.CHAPTER, "full")

@@ -11,23 +11,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from minilib import results
-
 CHAPTER = "03_pepnet"
 MODELS = ("shared-bottom", "MMoE", "EPNet", "PPNet", "PEPNet")
-
-
-@pytest.fixture(scope="module")
-def r():
-    return results.load(CHAPTER)
-
-
-@pytest.fixture(scope="module")
-def full():
-    # the .run.json is written when a full run has finished (the results file fills up while it runs)
-    if not (results.results_dir("full") / f"{CHAPTER}.run.json").exists():
-        pytest.skip("no committed full run of the PEPNet chapter")
-    return results.load(CHAPTER, scale="full")
 
 
 def test_split_and_domains(r):

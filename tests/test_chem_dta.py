@@ -57,3 +57,10 @@ def test_random_forest_learns(data):
     err = float(np.sqrt(np.mean((y[240:] - rf.predict(x[240:])) ** 2)))
     baseline = float(np.sqrt(np.mean((y[240:] - y[:240].mean()) ** 2)))
     assert err < baseline
+
+
+def test_random_forest_predictions_repeat_bit_for_bit(data):
+    x, y = data
+    a = random_forest(x[:240], y[:240], n_estimators=20, seed=3, n_jobs=2).predict(x[240:])
+    b = random_forest(x[:240], y[:240], n_estimators=20, seed=3, n_jobs=2).predict(x[240:])
+    assert np.array_equal(a, b)

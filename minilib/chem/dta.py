@@ -133,11 +133,14 @@ def predict_mlp(model: FingerprintMLP, x: np.ndarray) -> np.ndarray:
 
 def random_forest(x: np.ndarray, y: np.ndarray, *, n_estimators: int = 200, seed: int = 0, n_jobs: int = 2):
     """A fitted scikit-learn ``RandomForestRegressor`` (``max_features="sqrt"``, ``min_samples_leaf=1``) on
-    fingerprints ``x`` (n, n_bits) and affinities ``y`` (n,). Deterministic for a given seed."""
+    fingerprints ``x`` (n, n_bits) and affinities ``y`` (n,), trained on ``n_jobs`` threads and set to predict on
+    one, so that predictions repeat bit for bit. Deterministic for a given seed."""
     from sklearn.ensemble import RandomForestRegressor
 
     rf = RandomForestRegressor(n_estimators=n_estimators, max_features="sqrt", random_state=seed, n_jobs=n_jobs)
-    return rf.fit(np.asarray(x, dtype=np.uint8), np.asarray(y, dtype=np.float64))
+    rf.fit(np.asarray(x, dtype=np.uint8), np.asarray(y, dtype=np.float64))
+    # predict in one thread: parallel prediction sums the trees in a varying order (last-bit differences)
+    return rf.set_params(n_jobs=1)
 
 
 def per_bin_errors(
