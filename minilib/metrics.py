@@ -1,4 +1,4 @@
-"""Evaluation metrics of the book, in plain numpy (and :mod:`scipy.ndimage` for one dilation).
+"""Evaluation metrics of the book, in plain numpy (and :mod:`scipy.spatial` for the boundary matching of F).
 
 Every function accepts lists or numpy arrays, checks its inputs (a bad input raises :class:`ValueError`
 with a message that says what is wrong) and returns plain Python numbers. Importing this module does
@@ -494,12 +494,6 @@ def boundary_radius(shape: tuple[int, ...], bound_th: float = 0.008) -> int:
     return int(math.ceil(bound_th * math.sqrt(h * h + w * w)))
 
 
-def _disk(radius: int) -> np.ndarray:
-    """Structuring element of the pixels (dy, dx) with dy^2 + dx^2 <= radius^2 (skimage's ``disk``)."""
-    d = np.arange(-radius, radius + 1)
-    return (d[:, None] ** 2 + d[None, :] ** 2) <= radius * radius
-
-
 def boundary_f(pred_mask: Any, gt_mask: Any, bound_th: float = 0.008) -> float:
     """Contour accuracy F of DAVIS: F-measure of boundary pixels matched within a tolerance.
 
@@ -530,7 +524,7 @@ def boundary_f(pred_mask: Any, gt_mask: Any, bound_th: float = 0.008) -> float:
 
     Used in: Two-shot VOS.
     """
-    from scipy import ndimage
+    from scipy.spatial import cKDTree
 
     a = _mask(pred_mask, "pred_mask", ndim=2)
     b = _mask(gt_mask, "gt_mask", ndim=2)
@@ -542,16 +536,14 @@ def boundary_f(pred_mask: Any, gt_mask: Any, bound_th: float = 0.008) -> float:
         return 1.0
     if n_pred == 0 or n_gt == 0:
         return 0.0
-    # Only a window around the boundary pixels matters (+ radius, clipped to the frame): crop for speed.
-    rows, cols = np.nonzero(bp | bg)
-    r0, r1 = max(rows.min() - radius, 0), rows.max() + radius + 1
-    c0, c1 = max(cols.min() - radius, 0), cols.max() + radius + 1
-    bp, bg = bp[r0:r1, c0:c1], bg[r0:r1, c0:c1]
-    disk = _disk(radius)
-    gt_dil = ndimage.binary_dilation(bg, structure=disk)
-    pred_dil = ndimage.binary_dilation(bp, structure=disk)
-    precision = np.count_nonzero(bp & gt_dil) / n_pred
-    recall = np.count_nonzero(bg & pred_dil) / n_gt
+    # A boundary pixel is matched when the other boundary has a pixel within the disk dy^2 + dx^2 <= r^2, i.e.
+    # within Euclidean distance r: the same as dilating with the disk, found by a nearest-neighbour query on
+    # the boundary pixels (a few thousand points) instead of dilating whole images.
+    pts_p, pts_g = np.argwhere(bp), np.argwhere(bg)
+    d_p = cKDTree(pts_g).query(pts_p, k=1, distance_upper_bound=radius + 0.5)[0]
+    d_g = cKDTree(pts_p).query(pts_g, k=1, distance_upper_bound=radius + 0.5)[0]
+    precision = np.count_nonzero(d_p <= radius + 1e-6) / n_pred
+    recall = np.count_nonzero(d_g <= radius + 1e-6) / n_gt
     if precision + recall == 0:
         return 0.0
     return float(2 * precision * recall / (precision + recall))
