@@ -78,7 +78,7 @@ test: env data-check lint unit nbval html-strict browser
 lint: env
 	@echo "== ruff"
 	@$(VENV)/bin/ruff check minilib tests notebooks book/_ext
-	@$(VENV)/bin/ruff format --check --quiet --line-length 88 notebooks  # chapter code fits the book's column
+	@$(VENV)/bin/ruff format --check --quiet minilib tests notebooks book/_ext  # 88 columns: the book's
 
 unit: env
 	@echo "== unit tests"

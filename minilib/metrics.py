@@ -1,22 +1,27 @@
-"""Evaluation metrics of the book, in plain numpy (and :mod:`scipy.spatial` for the boundary matching of F).
+"""Evaluation metrics of the book, in plain numpy (and :mod:`scipy.spatial` for the
+boundary matching of F).
 
-Every function accepts lists or numpy arrays, checks its inputs (a bad input raises :class:`ValueError`
-with a message that says what is wrong) and returns plain Python numbers. Importing this module does
-nothing but define functions.
+Every function accepts lists or numpy arrays, checks its inputs (a bad input raises
+:class:`ValueError` with a message that says what is wrong) and returns plain Python
+numbers. Importing this module does nothing but define functions.
 
 Which chapter uses what:
 
-* PEPNet / TWIN / TWIN-V2 / Pyramid Mixer (recsys): :func:`auc`, :func:`gauc`, :func:`log_loss`.
+* PEPNet / TWIN / TWIN-V2 / Pyramid Mixer (recsys): :func:`auc`, :func:`gauc`,
+  :func:`log_loss`.
 * SAE (drug-target affinity): :func:`rmse`, :func:`pearson`, :func:`concordance_index`.
-* Two-shot VOS: :func:`jaccard`, :func:`boundary_f`, :func:`j_and_f` (and :func:`boundary_map`,
-  :func:`boundary_radius`, the pieces of the DAVIS contour accuracy).
-* Multi-label few-shot classification: :func:`average_precision`, :func:`mean_average_precision`.
-* Gastric/histology screening: :func:`confusion_counts`, :func:`sensitivity`, :func:`specificity`,
-  :func:`dice` (and :func:`auc`).
+* Two-shot VOS: :func:`jaccard`, :func:`boundary_f`, :func:`j_and_f` (and
+  :func:`boundary_map`, :func:`boundary_radius`, the pieces of the DAVIS contour
+  accuracy).
+* Multi-label few-shot classification: :func:`average_precision`,
+  :func:`mean_average_precision`.
+* Gastric/histology screening: :func:`confusion_counts`, :func:`sensitivity`,
+  :func:`specificity`, :func:`dice` (and :func:`auc`).
 * Disentangled authentication: :func:`eer`.
 
-Conventions: labels are binary, given as ``0``/``1`` or ``False``/``True`` (``1`` = positive, genuine,
-foreground); scores are "higher = more likely positive"; masks are boolean or 0/1 arrays.
+Conventions: labels are binary, given as ``0``/``1`` or ``False``/``True`` (``1`` =
+positive, genuine, foreground); scores are "higher = more likely positive"; masks are
+boolean or 0/1 arrays.
 """
 
 from __future__ import annotations
@@ -48,17 +53,23 @@ __all__ = [
 ]
 
 
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Input checks
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
-def _numeric(x: Any, name: str, *, ndim: int | None = 1, finite: bool = False) -> np.ndarray:
-    """``x`` as a float array of the given number of dimensions, non-empty, without NaN."""
+def _numeric(
+    x: Any, name: str, *, ndim: int | None = 1, finite: bool = False
+) -> np.ndarray:
+    """``x`` as a float array of the given number of dimensions, non-empty, without
+    NaN.
+    """
     try:
         a = np.asarray(x, dtype=float)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be numeric (a list or array of numbers)") from None
+        raise ValueError(
+            f"{name} must be numeric (a list or array of numbers)"
+        ) from None
     if ndim is not None and a.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-dimensional, got shape {a.shape}")
     if a.size == 0:
@@ -78,7 +89,10 @@ def _binary(x: Any, name: str, *, ndim: int | None = 1, hint: str = "") -> np.nd
         bad = ~((a == 0) | (a == 1))
         if bad.any():
             found = np.unique(a[bad])[:5].tolist()
-            raise ValueError(f"{name} must be binary (0/1 or bool); found other values, e.g. {found}{hint}")
+            raise ValueError(
+                f"{name} must be binary (0/1 or bool); found other values, e.g. "
+                f"{found}{hint}"
+            )
         a = a == 1
     elif ndim is not None and a.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-dimensional, got shape {a.shape}")
@@ -90,11 +104,17 @@ def _binary(x: Any, name: str, *, ndim: int | None = 1, hint: str = "") -> np.nd
 def _same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
     if a.shape != b.shape:
         if a.ndim == 1 and b.ndim == 1:
-            raise ValueError(f"{name_a} and {name_b} have different lengths ({a.size} and {b.size})")
-        raise ValueError(f"{name_a} and {name_b} have different shapes ({a.shape} and {b.shape})")
+            raise ValueError(
+                f"{name_a} and {name_b} have different lengths ({a.size} and {b.size})"
+            )
+        raise ValueError(
+            f"{name_a} and {name_b} have different shapes ({a.shape} and {b.shape})"
+        )
 
 
-def _labels_and_scores(y_true: Any, y_score: Any, score_name: str = "y_score") -> tuple[np.ndarray, np.ndarray]:
+def _labels_and_scores(
+    y_true: Any, y_score: Any, score_name: str = "y_score"
+) -> tuple[np.ndarray, np.ndarray]:
     y = _binary(y_true, "y_true")
     s = _numeric(y_score, score_name)
     _same_shape(y, s, "y_true", score_name)
@@ -107,12 +127,17 @@ def _mask(x: Any, name: str, *, ndim: int | None = None) -> np.ndarray:
         raise ValueError(f"{name} must be {ndim}-dimensional, got shape {a.shape}")
     if a.ndim == 0:
         raise ValueError(f"{name} must be an array (H, W), got a scalar")
-    return _binary(a, name, ndim=None, hint=" (threshold soft masks or compare label maps to an object id first)")
+    return _binary(
+        a,
+        name,
+        ndim=None,
+        hint=" (threshold soft masks or compare label maps to an object id first)",
+    )
 
 
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Ranking metrics for click-through prediction (recsys chapters)
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def _auc_per_group(
@@ -120,17 +145,19 @@ def _auc_per_group(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """AUC of every group by the rank-sum statistic, ties given their average rank.
 
-    ``gid`` holds group ids 0..n_groups-1 (each present). Returns ``(auc, n_pos, n_neg)`` per group; the
-    AUC of a group lacking one class is NaN.
+    ``gid`` holds group ids 0..n_groups-1 (each present). Returns ``(auc, n_pos,
+    n_neg)`` per group; the AUC of a group lacking one class is NaN.
     """
     order = np.lexsort((s, gid))  # by group, then by score ascending
     g, ss, yy = gid[order], s[order], y[order]
     n = g.size
     idx = np.arange(n)
     group_first = np.r_[True, g[1:] != g[:-1]]
-    start_of_group = idx[group_first]  # indexed by group id, as every id 0..n_groups-1 occurs
+    # indexed by group id, as every id 0..n_groups-1 occurs
+    start_of_group = idx[group_first]
     rank = idx - start_of_group[g] + 1  # 1-based rank inside the group
-    block_first = group_first | np.r_[True, ss[1:] != ss[:-1]]  # a block = equal scores in one group
+    # a block = equal scores in one group
+    block_first = group_first | np.r_[True, ss[1:] != ss[:-1]]
     block_last = np.r_[block_first[1:], True]
     mean_rank_of_block = (rank[block_first] + rank[block_last]) / 2.0
     mean_rank = mean_rank_of_block[np.cumsum(block_first) - 1]
@@ -147,50 +174,60 @@ def _auc_per_group(
 def auc(y_true: Any, y_score: Any) -> float:
     """Area under the ROC curve, computed as the Mann-Whitney rank statistic.
 
-    AUC = P(score of a random positive > score of a random negative), a tie counting 1/2: with the
-    scores ranked 1..n (tied scores sharing their average rank), ``AUC = (R_pos - P(P+1)/2) / (P N)``,
-    where ``R_pos`` is the rank sum of the ``P`` positives and ``N`` the number of negatives.
+    AUC = P(score of a random positive > score of a random negative), a tie counting
+    1/2: with the scores ranked 1..n (tied scores sharing their average rank), ``AUC =
+    (R_pos - P(P+1)/2) / (P N)``, where ``R_pos`` is the rank sum of the ``P`` positives
+    and ``N`` the number of negatives.
 
     Args:
-        y_true: (n,) binary labels, 0/1 or bool (1 = positive, e.g. a click).
-        y_score: (n,) real scores, higher = more likely positive (probabilities or logits alike).
+        y_true: (n,) binary labels, 0/1 or bool (1 = positive, e.g. a click). y_score:
+            (n,) real scores, higher = more likely positive (probabilities or logits
+            alike).
 
     Returns:
         The AUC in [0, 1] (0.5 = chance).
 
     Raises:
-        ValueError: empty input, lengths differ, NaN in the scores, non-binary labels, or ``y_true``
-            holding a single class (the AUC is then undefined).
+        ValueError: empty input, lengths differ, NaN in the scores, non-binary labels,
+            or ``y_true`` holding a single class (the AUC is then undefined).
 
-    Used in: PEPNet / TWIN / TWIN-V2 / Pyramid Mixer (recsys); Gastric/histology screening.
+    Used in: PEPNet / TWIN / TWIN-V2 / Pyramid Mixer (recsys); Gastric/histology
+    screening.
     """
     y, s = _labels_and_scores(y_true, y_score)
     per_group, n_pos, n_neg = _auc_per_group(y, s, np.zeros(y.size, dtype=np.intp), 1)
     if n_pos[0] == 0 or n_neg[0] == 0:
-        raise ValueError("AUC is undefined: y_true has a single class (need both positives and negatives)")
+        raise ValueError(
+            "AUC is undefined: y_true has a single class (need both positives and "
+            "negatives)"
+        )
     return float(per_group[0])
 
 
-def gauc(y_true: Any, y_score: Any, groups: Any, *, return_details: bool = False) -> float | tuple[float, int]:
-    """Group AUC (GAUC) as reported by recommender papers: the impression-weighted mean of per-user AUCs.
+def gauc(
+    y_true: Any, y_score: Any, groups: Any, *, return_details: bool = False
+) -> float | tuple[float, int]:
+    """Group AUC (GAUC) as reported by recommender papers: the impression-weighted mean
+    of per-user AUCs.
 
-    ``GAUC = sum_g n_g AUC_g / sum_g n_g``, where ``AUC_g`` is :func:`auc` restricted to the rows of
-    group ``g`` (typically one user) and the weight ``n_g`` is the group's number of rows (impressions).
-    Only groups holding both a positive and a negative enter the sum (the others have no AUC and are
-    skipped, neither in the numerator nor in the denominator).
+    ``GAUC = sum_g n_g AUC_g / sum_g n_g``, where ``AUC_g`` is :func:`auc` restricted to
+    the rows of group ``g`` (typically one user) and the weight ``n_g`` is the group's
+    number of rows (impressions). Only groups holding both a positive and a negative
+    enter the sum (the others have no AUC and are skipped, neither in the numerator nor
+    in the denominator).
 
     Args:
-        y_true: (n,) binary labels, 0/1 or bool.
-        y_score: (n,) real scores.
-        groups: (n,) group key of each row (user id); any values ``numpy.unique`` can sort.
-        return_details: if True, also return the number of groups that were used.
+        y_true: (n,) binary labels, 0/1 or bool. y_score: (n,) real scores. groups: (n,)
+            group key of each row (user id); any values ``numpy.unique`` can sort.
+            return_details: if True, also return the number of groups that were used.
 
     Returns:
-        The GAUC as a float, or ``(gauc, n_groups_used)`` when ``return_details`` is True.
+        The GAUC as a float, or ``(gauc, n_groups_used)`` when ``return_details`` is
+        True.
 
     Raises:
-        ValueError: empty input, lengths differ, NaN in scores or group keys, non-binary labels, or no
-            group holding both classes.
+        ValueError: empty input, lengths differ, NaN in scores or group keys, non-binary
+            labels, or no group holding both classes.
 
     Used in: PEPNet / TWIN / TWIN-V2 / Pyramid Mixer (recsys).
     """
@@ -204,13 +241,17 @@ def gauc(y_true: Any, y_score: Any, groups: Any, *, return_details: bool = False
     try:
         _, gid = np.unique(keys, return_inverse=True)
     except TypeError:
-        raise ValueError("groups must hold keys of one sortable type (e.g. all ints or all strings)") from None
+        raise ValueError(
+            "groups must hold keys of one sortable type (e.g. all ints or all strings)"
+        ) from None
     gid = gid.reshape(-1)
     n_groups = int(gid.max()) + 1
     per_group, n_pos, n_neg = _auc_per_group(y, s, gid, n_groups)
     used = (n_pos > 0) & (n_neg > 0)
     if not used.any():
-        raise ValueError("GAUC is undefined: no group holds both a positive and a negative")
+        raise ValueError(
+            "GAUC is undefined: no group holds both a positive and a negative"
+        )
     weights = (n_pos + n_neg)[used]
     value = float(np.sum(weights * per_group[used]) / np.sum(weights))
     if return_details:
@@ -221,20 +262,21 @@ def gauc(y_true: Any, y_score: Any, groups: Any, *, return_details: bool = False
 def log_loss(y_true: Any, y_prob: Any, eps: float = 1e-7) -> float:
     """Mean binary cross-entropy ("LogLoss") of predicted probabilities.
 
-    ``-mean(y log p + (1 - y) log(1 - p))`` with ``p`` first clipped to ``[eps, 1 - eps]``, so that a
-    confident mistake costs at most ``-log(eps)`` (about 16.1 for the default) instead of infinity.
+    ``-mean(y log p + (1 - y) log(1 - p))`` with ``p`` first clipped to ``[eps, 1 -
+    eps]``, so that a confident mistake costs at most ``-log(eps)`` (about 16.1 for the
+    default) instead of infinity.
 
     Args:
-        y_true: (n,) binary labels, 0/1 or bool.
-        y_prob: (n,) predicted probabilities of the positive class, each in [0, 1] (not logits).
-        eps: clipping constant, 0 < eps < 0.5.
+        y_true: (n,) binary labels, 0/1 or bool. y_prob: (n,) predicted probabilities of
+            the positive class, each in [0, 1] (not logits). eps: clipping constant, 0 <
+            eps < 0.5.
 
     Returns:
         The mean log loss in nats (natural logarithm), >= 0.
 
     Raises:
-        ValueError: empty input, lengths differ, NaN, non-binary labels, a probability outside [0, 1],
-            or ``eps`` outside (0, 0.5).
+        ValueError: empty input, lengths differ, NaN, non-binary labels, a probability
+            outside [0, 1], or ``eps`` outside (0, 0.5).
 
     Used in: PEPNet / TWIN / TWIN-V2 / Pyramid Mixer (recsys).
     """
@@ -243,16 +285,17 @@ def log_loss(y_true: Any, y_prob: Any, eps: float = 1e-7) -> float:
     y, p = _labels_and_scores(y_true, y_prob, "y_prob")
     if (p < 0).any() or (p > 1).any():
         raise ValueError(
-            f"y_prob must hold probabilities in [0, 1]; found values in [{p.min():g}, {p.max():g}] "
+            f"y_prob must hold probabilities in [0, 1]; found values in [{p.min():g}, "
+            f"{p.max():g}] "
             "(pass sigmoid(logits), not logits)"
         )
     p = np.clip(p, eps, 1.0 - eps)
     return float(-np.mean(np.where(y, np.log(p), np.log1p(-p))))
 
 
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Regression metrics of drug-target affinity (SAE chapter)
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def rmse(y_true: Any, y_pred: Any) -> float:
@@ -287,8 +330,9 @@ def pearson(x: Any, y: Any) -> float:
         The correlation in [-1, 1].
 
     Raises:
-        ValueError: fewer than 2 values, lengths differ, NaN or infinite values, or a constant ``x`` or
-            ``y`` (the correlation is then undefined; scipy would return NaN with a warning).
+        ValueError: fewer than 2 values, lengths differ, NaN or infinite values, or a
+            constant ``x`` or ``y`` (the correlation is then undefined; scipy would
+            return NaN with a warning).
 
     Used in: SAE (drug-target affinity).
     """
@@ -299,7 +343,9 @@ def pearson(x: Any, y: Any) -> float:
         raise ValueError("pearson needs at least 2 values")
     for v, name in ((a, "x"), (b, "y")):
         if np.all(v == v[0]):
-            raise ValueError(f"{name} is constant: the Pearson correlation is undefined")
+            raise ValueError(
+                f"{name} is constant: the Pearson correlation is undefined"
+            )
     da = a - a.mean()
     db = b - b.mean()
     r = np.dot(da, db) / (np.sqrt(np.dot(da, da)) * np.sqrt(np.dot(db, db)))
@@ -307,27 +353,33 @@ def pearson(x: Any, y: Any) -> float:
 
 
 def _tied_pairs(sorted_values: np.ndarray) -> int:
-    """Number of pairs of equal values in an array sorted so that equal values are adjacent."""
+    """Number of pairs of equal values in an array sorted so that equal values are
+    adjacent.
+    """
     first = np.r_[True, sorted_values[1:] != sorted_values[:-1]]
     run_lengths = np.diff(np.r_[np.flatnonzero(first), sorted_values.size])
     return int(np.sum(run_lengths * (run_lengths - 1) // 2))
 
 
 def _tied_pairs_rows(a: np.ndarray, b: np.ndarray) -> int:
-    """Number of pairs i < j with a[i] == a[j] and b[i] == b[j]; (a, b) sorted lexicographically."""
+    """Number of pairs i < j with a[i] == a[j] and b[i] == b[j]; (a, b) sorted
+    lexicographically.
+    """
     first = np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])]
     run_lengths = np.diff(np.r_[np.flatnonzero(first), a.size])
     return int(np.sum(run_lengths * (run_lengths - 1) // 2))
 
 
 def _count_inversions(a: np.ndarray) -> int:
-    """Number of pairs of positions i < j with a[i] > a[j] (strictly), for non-negative integers ``a``.
+    """Number of pairs of positions i < j with a[i] > a[j] (strictly), for non-negative
+    integers ``a``.
 
-    Bottom-up over block widths 1, 2, 4, ...: at width ``w`` the positions fall into blocks of ``w``, and
-    every pair of positions is counted exactly once, at the width where its two positions lie in the left
-    and right block of the same pair of blocks. For each element of a right block, the number of larger
-    elements of its left block is found by ``searchsorted`` on keys ``pair_index * m + value`` (all pairs
-    at once). Each width costs one sort of n/2 keys: O(n log^2 n) in all, vectorised.
+    Bottom-up over block widths 1, 2, 4, ...: at width ``w`` the positions fall into
+    blocks of ``w``, and every pair of positions is counted exactly once, at the width
+    where its two positions lie in the left and right block of the same pair of blocks.
+    For each element of a right block, the number of larger elements of its left block
+    is found by ``searchsorted`` on keys ``pair_index * m + value`` (all pairs at once).
+    Each width costs one sort of n/2 keys: O(n log^2 n) in all, vectorised.
     """
     n = a.size
     a = a.astype(np.int64)
@@ -341,10 +393,11 @@ def _count_inversions(a: np.ndarray) -> int:
         right = (block % 2) == 1
         left_keys = np.sort(pair[~right] * m + a[~right])
         r_pair = pair[right]
-        # elements of the (full, since a right block exists) left block that are <= the right element
-        n_le = np.searchsorted(left_keys, r_pair * m + a[right], side="right") - np.searchsorted(
-            left_keys, r_pair * m, side="left"
-        )
+        # elements of the (full, since a right block exists) left block that are <= the
+        # right element
+        n_le = np.searchsorted(
+            left_keys, r_pair * m + a[right], side="right"
+        ) - np.searchsorted(left_keys, r_pair * m, side="left")
         total += int(np.sum(width - n_le))
         width *= 2
     return total
@@ -353,14 +406,15 @@ def _count_inversions(a: np.ndarray) -> int:
 def concordance_index(y_true: Any, y_pred: Any) -> float:
     """Concordance index (CI) of affinity predictions, as defined in DeepDTA.
 
-    Over all pairs ``(i, j)`` with ``y_true[i] > y_true[j]`` (pairs with equal ``y_true`` are ignored),
-    the fraction where ``y_pred[i] > y_pred[j]``, a tie ``y_pred[i] == y_pred[j]`` counting 1/2::
+    Over all pairs ``(i, j)`` with ``y_true[i] > y_true[j]`` (pairs with equal
+    ``y_true`` are ignored), the fraction where ``y_pred[i] > y_pred[j]``, a tie
+    ``y_pred[i] == y_pred[j]`` counting 1/2::
 
         CI = (#concordant + 0.5 #tied_pred) / #comparable
 
-    Computed in O(n log^2 n) without any pair loop: sort by (y_true, y_pred), count discordant pairs as
-    strict inversions of the sorted predictions, and the tied pairs from the run lengths of equal values.
-    n = 30,000 takes a few tens of milliseconds.
+    Computed in O(n log^2 n) without any pair loop: sort by (y_true, y_pred), count
+    discordant pairs as strict inversions of the sorted predictions, and the tied pairs
+    from the run lengths of equal values. n = 30,000 takes a few tens of milliseconds.
 
     Args:
         y_true: (n,) true affinities (e.g. pKd or KIBA scores).
@@ -370,8 +424,8 @@ def concordance_index(y_true: Any, y_pred: Any) -> float:
         The CI in [0, 1] (0.5 = random ordering).
 
     Raises:
-        ValueError: empty input, lengths differ, NaN values, or no comparable pair (all ``y_true`` equal,
-            or a single value).
+        ValueError: empty input, lengths differ, NaN values, or no comparable pair (all
+            ``y_true`` equal, or a single value).
 
     Used in: SAE (drug-target affinity).
     """
@@ -383,35 +437,38 @@ def concordance_index(y_true: Any, y_pred: Any) -> float:
     t_s, p_s = t[order], p[order]
     comparable = n * (n - 1) // 2 - _tied_pairs(t_s)
     if comparable == 0:
-        raise ValueError("concordance index is undefined: no pair has different y_true values")
-    tied_pred = _tied_pairs(np.sort(p)) - _tied_pairs_rows(t_s, p_s)  # equal y_pred, different y_true
+        raise ValueError(
+            "concordance index is undefined: no pair has different y_true values"
+        )
+    # equal y_pred, different y_true
+    tied_pred = _tied_pairs(np.sort(p)) - _tied_pairs_rows(t_s, p_s)
     p_rank = np.unique(p_s, return_inverse=True)[1].reshape(-1)
     discordant = _count_inversions(p_rank)
     concordant = comparable - discordant - tied_pred
     return float((concordant + 0.5 * tied_pred) / comparable)
 
 
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Video object segmentation (DAVIS J and F)
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def jaccard(pred_mask: Any, gt_mask: Any) -> float:
     """Region similarity J of DAVIS: the intersection over union of two binary masks.
 
-    ``J = |pred & gt| / |pred | gt|``, and 1.0 when both masks are empty (empty union), as in the
-    official DAVIS evaluation.
+    ``J = |pred & gt| / |pred | gt|``, and 1.0 when both masks are empty (empty union),
+    as in the official DAVIS evaluation.
 
     Args:
-        pred_mask: (H, W) predicted mask, bool or 0/1 (any shape is accepted if both shapes match).
-        gt_mask: ground-truth mask, same shape.
+        pred_mask: (H, W) predicted mask, bool or 0/1 (any shape is accepted if both
+            shapes match). gt_mask: ground-truth mask, same shape.
 
     Returns:
         J in [0, 1].
 
     Raises:
-        ValueError: shapes differ, empty arrays, or values other than 0/1 (threshold soft masks and
-            compare label maps to the object id first).
+        ValueError: shapes differ, empty arrays, or values other than 0/1 (threshold
+            soft masks and compare label maps to the object id first).
 
     Used in: Two-shot VOS.
     """
@@ -427,15 +484,17 @@ def jaccard(pred_mask: Any, gt_mask: Any) -> float:
 def boundary_map(mask: Any) -> np.ndarray:
     """Boundary pixels of a binary mask, by the rule of the official DAVIS ``seg2bmap``.
 
-    A pixel is a boundary pixel when its value differs from that of its east, south or south-east
-    neighbour (8-neighbourhood, one-sided), neighbours outside the frame not being compared. The rule is
-    applied to every pixel, so a boundary pixel may be a background pixel (just west of / north of the
-    object) as well as a foreground one: the boundary sits half a pixel towards the origin. On the last
-    row only the east neighbour is compared, on the last column only the south neighbour, and the
-    bottom-right pixel is never a boundary: the image frame itself is not a boundary (a mask touching or
-    filling the frame has no boundary along the frame). Examples: the mask "first c columns set" has
-    exactly column ``c - 1`` as its boundary; a filled rectangle on rows r0..r1, columns c0..c1 (away
-    from the frame) has as boundary the one-pixel ring of the rectangle rows r0-1..r1, columns c0-1..c1.
+    A pixel is a boundary pixel when its value differs from that of its east, south or
+    south-east neighbour (8-neighbourhood, one-sided), neighbours outside the frame not
+    being compared. The rule is applied to every pixel, so a boundary pixel may be a
+    background pixel (just west of / north of the object) as well as a foreground one:
+    the boundary sits half a pixel towards the origin. On the last row only the east
+    neighbour is compared, on the last column only the south neighbour, and the
+    bottom-right pixel is never a boundary: the image frame itself is not a boundary (a
+    mask touching or filling the frame has no boundary along the frame). Examples: the
+    mask "first c columns set" has exactly column ``c - 1`` as its boundary; a filled
+    rectangle on rows r0..r1, columns c0..c1 (away from the frame) has as boundary the
+    one-pixel ring of the rectangle rows r0-1..r1, columns c0-1..c1.
 
     Args:
         mask: (H, W) mask, bool or 0/1.
@@ -463,11 +522,12 @@ def boundary_map(mask: Any) -> np.ndarray:
 
 
 def boundary_radius(shape: tuple[int, ...], bound_th: float = 0.008) -> int:
-    """Tolerance radius (pixels) of the DAVIS contour accuracy for a frame of the given shape.
+    """Tolerance radius (pixels) of the DAVIS contour accuracy for a frame of the given
+    shape.
 
-    ``bound_th`` itself if ``bound_th >= 1`` (a radius in pixels, which must then be a whole number),
-    otherwise ``ceil(bound_th * sqrt(H^2 + W^2))``: a fraction of the image diagonal. The default 0.008
-    gives 8 px at 854x480 (diagonal 979.7 px).
+    ``bound_th`` itself if ``bound_th >= 1`` (a radius in pixels, which must then be a
+    whole number), otherwise ``ceil(bound_th * sqrt(H^2 + W^2))``: a fraction of the
+    image diagonal. The default 0.008 gives 8 px at 854x480 (diagonal 979.7 px).
 
     Args:
         shape: (H, W) of the frame (extra trailing entries are not allowed).
@@ -477,50 +537,58 @@ def boundary_radius(shape: tuple[int, ...], bound_th: float = 0.008) -> int:
         The radius as an int >= 0.
 
     Raises:
-        ValueError: ``shape`` not two positive sizes, ``bound_th`` negative / NaN, or a non-integer
-            ``bound_th`` >= 1.
+        ValueError: ``shape`` not two positive sizes, ``bound_th`` negative / NaN, or a
+            non-integer ``bound_th`` >= 1.
 
     Used in: Two-shot VOS (through :func:`boundary_f`).
     """
     if len(shape) != 2 or min(shape) < 1:
-        raise ValueError(f"shape must be (H, W) with positive sizes, got {tuple(shape)}")
+        raise ValueError(
+            f"shape must be (H, W) with positive sizes, got {tuple(shape)}"
+        )
     if not bound_th >= 0:  # also catches NaN
         raise ValueError(f"bound_th must be >= 0, got {bound_th}")
     if bound_th >= 1:
         if bound_th != int(bound_th):
-            raise ValueError(f"bound_th >= 1 is a radius in pixels and must be a whole number, got {bound_th}")
+            raise ValueError(
+                "bound_th >= 1 is a radius in pixels and must be a whole number, got "
+                f"{bound_th}"
+            )
         return int(bound_th)
     h, w = shape
     return int(math.ceil(bound_th * math.sqrt(h * h + w * w)))
 
 
 def boundary_f(pred_mask: Any, gt_mask: Any, bound_th: float = 0.008) -> float:
-    """Contour accuracy F of DAVIS: F-measure of boundary pixels matched within a tolerance.
+    """Contour accuracy F of DAVIS: F-measure of boundary pixels matched within a
+    tolerance.
 
-    1. Boundaries: :func:`boundary_map` of each mask (the ``seg2bmap`` rule: a pixel differing from its
-       east, south or south-east neighbour).
-    2. Tolerance: ``r = boundary_radius((H, W), bound_th)`` (``bound_th`` px if >= 1, else
-       ``ceil(bound_th * diagonal)``; 8 px at 854x480). Each boundary map is dilated with the disk
-       ``dy^2 + dx^2 <= r^2`` (pixels outside the frame count as empty).
-    3. ``P = |B_pred & dilate(B_gt)| / |B_pred|``, ``R = |B_gt & dilate(B_pred)| / |B_gt|``,
-       ``F = 2PR / (P + R)``, and 0 when ``P + R = 0``.
+    1. Boundaries: :func:`boundary_map` of each mask (the ``seg2bmap`` rule: a pixel
+       differing from its east, south or south-east neighbour).
+    2. Tolerance: ``r = boundary_radius((H, W), bound_th)`` (``bound_th`` px if >= 1,
+       else ``ceil(bound_th * diagonal)``; 8 px at 854x480). Each boundary map is
+       dilated with the disk ``dy^2 + dx^2 <= r^2`` (pixels outside the frame count as
+       empty).
+    3. ``P = |B_pred & dilate(B_gt)| / |B_pred|``, ``R = |B_gt & dilate(B_pred)| /
+       |B_gt|``, ``F = 2PR / (P + R)``, and 0 when ``P + R = 0``.
 
-    Edge cases follow the official code, which decides them on the boundary maps: both boundaries
-    empty -> 1.0 (in particular both masks empty); exactly one boundary empty -> 0.0 (in particular one
-    mask empty and the other not). Note the official quirk this inherits: a mask filling the whole frame
-    has an empty boundary, so it scores 1.0 against an empty mask.
+    Edge cases follow the official code, which decides them on the boundary maps: both
+    boundaries empty -> 1.0 (in particular both masks empty); exactly one boundary empty
+    -> 0.0 (in particular one mask empty and the other not). Note the official quirk
+    this inherits: a mask filling the whole frame has an empty boundary, so it scores
+    1.0 against an empty mask.
 
     Args:
-        pred_mask: (H, W) predicted mask, bool or 0/1.
-        gt_mask: (H, W) ground-truth mask, same shape.
-        bound_th: tolerance, pixels if >= 1 (whole number), fraction of the diagonal if < 1.
+        pred_mask: (H, W) predicted mask, bool or 0/1. gt_mask: (H, W) ground-truth
+            mask, same shape. bound_th: tolerance, pixels if >= 1 (whole number),
+            fraction of the diagonal if < 1.
 
     Returns:
         F in [0, 1].
 
     Raises:
-        ValueError: masks not 2-D, shapes differ, empty arrays, non-binary values, or a bad ``bound_th``
-            (see :func:`boundary_radius`).
+        ValueError: masks not 2-D, shapes differ, empty arrays, non-binary values, or a
+            bad ``bound_th`` (see :func:`boundary_radius`).
 
     Used in: Two-shot VOS.
     """
@@ -536,9 +604,10 @@ def boundary_f(pred_mask: Any, gt_mask: Any, bound_th: float = 0.008) -> float:
         return 1.0
     if n_pred == 0 or n_gt == 0:
         return 0.0
-    # A boundary pixel is matched when the other boundary has a pixel within the disk dy^2 + dx^2 <= r^2, i.e.
-    # within Euclidean distance r: the same as dilating with the disk, found by a nearest-neighbour query on
-    # the boundary pixels (a few thousand points) instead of dilating whole images.
+    # A boundary pixel is matched when the other boundary has a pixel within the disk
+    # dy^2 + dx^2 <= r^2, i.e. within Euclidean distance r: the same as dilating with
+    # the disk, found by a nearest-neighbour query on the boundary pixels (a few
+    # thousand points) instead of dilating whole images.
     pts_p, pts_g = np.argwhere(bp), np.argwhere(bg)
     d_p = cKDTree(pts_g).query(pts_p, k=1, distance_upper_bound=radius + 0.5)[0]
     d_g = cKDTree(pts_p).query(pts_g, k=1, distance_upper_bound=radius + 0.5)[0]
@@ -550,25 +619,32 @@ def boundary_f(pred_mask: Any, gt_mask: Any, bound_th: float = 0.008) -> float:
 
 
 def j_and_f(
-    pred_masks: Any, gt_masks: Any, bound_th: float = 0.008, *, exclude_first_last: bool = False
+    pred_masks: Any,
+    gt_masks: Any,
+    bound_th: float = 0.008,
+    *,
+    exclude_first_last: bool = False,
 ) -> dict[str, Any]:
-    """Mean J, mean F and their average "J&F" of one object over the frames of a sequence.
+    """Mean J, mean F and their average "J&F" of one object over the frames of a
+    sequence.
 
-    J (:func:`jaccard`) and F (:func:`boundary_f`) are computed on every frame, averaged over frames, and
-    ``J&F = (mean J + mean F) / 2``. In the semi-supervised DAVIS protocol the first frame (whose mask is
-    given) and the last frame are not scored: by default this function scores **every** frame it is
-    given and the caller drops those two; ``exclude_first_last=True`` drops them here instead. Several
-    objects: call once per object and average the results as the benchmark does.
+    J (:func:`jaccard`) and F (:func:`boundary_f`) are computed on every frame, averaged
+    over frames, and ``J&F = (mean J + mean F) / 2``. In the semi-supervised DAVIS
+    protocol the first frame (whose mask is given) and the last frame are not scored: by
+    default this function scores **every** frame it is given and the caller drops those
+    two; ``exclude_first_last=True`` drops them here instead. Several objects: call once
+    per object and average the results as the benchmark does.
 
     Args:
-        pred_masks: (T, H, W) predicted masks of one object, bool or 0/1 (or a list of (H, W) masks).
-        gt_masks: (T, H, W) ground-truth masks, same shape.
-        bound_th: tolerance of F, see :func:`boundary_f`.
-        exclude_first_last: if True, score frames 1..T-2 only (needs T >= 3).
+        pred_masks: (T, H, W) predicted masks of one object, bool or 0/1 (or a list of
+            (H, W) masks). gt_masks: (T, H, W) ground-truth masks, same shape. bound_th:
+            tolerance of F, see :func:`boundary_f`. exclude_first_last: if True, score
+            frames 1..T-2 only (needs T >= 3).
 
     Returns:
         ``{"J": mean J, "F": mean F, "J&F": their mean, "J_per_frame": (T',) array,
-        "F_per_frame": (T',) array, "n_frames": T'}``, with T' the number of frames scored.
+        "F_per_frame": (T',) array, "n_frames": T'}``, with T' the number of frames
+        scored.
 
     Raises:
         ValueError: not 3-D, shapes differ, no frame to score (T = 0, or T < 3 with
@@ -581,7 +657,9 @@ def j_and_f(
     _same_shape(a, b, "pred_masks", "gt_masks")
     if exclude_first_last:
         if a.shape[0] < 3:
-            raise ValueError(f"exclude_first_last needs at least 3 frames, got {a.shape[0]}")
+            raise ValueError(
+                f"exclude_first_last needs at least 3 frames, got {a.shape[0]}"
+            )
         a, b = a[1:-1], b[1:-1]
     js = np.array([jaccard(p, g) for p, g in zip(a, b, strict=True)])
     fs = np.array([boundary_f(p, g, bound_th) for p, g in zip(a, b, strict=True)])
@@ -596,19 +674,21 @@ def j_and_f(
     }
 
 
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Multi-label classification
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def average_precision(y_true: Any, y_score: Any) -> float:
-    """Average precision (AP) of one label: the mean of precision@k over the ranks k of the positives.
+    """Average precision (AP) of one label: the mean of precision@k over the ranks k of
+    the positives.
 
-    Rank the samples by decreasing score; AP = (1/P) sum over positives of (precision at the rank of that
-    positive), the standard non-interpolated AP. Ties are handled as scikit-learn's
-    ``average_precision_score``: a group of equal scores is one threshold, so AP = sum over distinct
-    score values ``t`` (decreasing) of ``(new positives at t / P) * precision(score >= t)``. Without ties
-    the two descriptions coincide.
+    Rank the samples by decreasing score; AP = (1/P) sum over positives of (precision at
+    the rank of that positive), the standard non-interpolated AP. Ties are handled as
+    scikit-learn's ``average_precision_score``: a group of equal scores is one
+    threshold, so AP = sum over distinct score values ``t`` (decreasing) of ``(new
+    positives at t / P) * precision(score >= t)``. Without ties the two descriptions
+    coincide.
 
     Args:
         y_true: (n,) binary relevance of each sample for this label, 0/1 or bool.
@@ -618,8 +698,8 @@ def average_precision(y_true: Any, y_score: Any) -> float:
         AP in [0, 1].
 
     Raises:
-        ValueError: empty input, lengths differ, NaN scores, non-binary labels, or no positive (AP is
-            then undefined).
+        ValueError: empty input, lengths differ, NaN scores, non-binary labels, or no
+            positive (AP is then undefined).
 
     Used in: Multi-label few-shot classification.
     """
@@ -640,9 +720,10 @@ def average_precision(y_true: Any, y_score: Any) -> float:
 def mean_average_precision(Y_true: Any, Y_score: Any) -> float:
     """Mean average precision (mAP) over the labels of a multi-label problem.
 
-    :func:`average_precision` of each column (label), averaged with equal weights over the labels that
-    have at least one positive; labels with no positive in ``Y_true`` are skipped (their AP is undefined;
-    scikit-learn's macro average would instead count them as 0 with a warning).
+    :func:`average_precision` of each column (label), averaged with equal weights over
+    the labels that have at least one positive; labels with no positive in ``Y_true``
+    are skipped (their AP is undefined; scikit-learn's macro average would instead count
+    them as 0 with a warning).
 
     Args:
         Y_true: (n_samples, n_labels) binary label matrix, 0/1 or bool.
@@ -652,7 +733,8 @@ def mean_average_precision(Y_true: Any, Y_score: Any) -> float:
         mAP in [0, 1].
 
     Raises:
-        ValueError: not 2-D, shapes differ, empty, NaN, non-binary labels, or no label with a positive.
+        ValueError: not 2-D, shapes differ, empty, NaN, non-binary labels, or no label
+            with a positive.
 
     Used in: Multi-label few-shot classification.
     """
@@ -661,14 +743,16 @@ def mean_average_precision(Y_true: Any, Y_score: Any) -> float:
     _same_shape(y, s, "Y_true", "Y_score")
     has_pos = y.any(axis=0)
     if not has_pos.any():
-        raise ValueError("mean average precision is undefined: no label has a positive in Y_true")
+        raise ValueError(
+            "mean average precision is undefined: no label has a positive in Y_true"
+        )
     aps = [average_precision(y[:, k], s[:, k]) for k in np.flatnonzero(has_pos)]
     return float(np.mean(aps))
 
 
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Screening (binary decisions) and segmentation overlap
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def confusion_counts(y_true: Any, y_pred: Any) -> dict[str, int]:
@@ -682,7 +766,8 @@ def confusion_counts(y_true: Any, y_pred: Any) -> dict[str, int]:
         ``{"tp": int, "fp": int, "tn": int, "fn": int}``, summing to n.
 
     Raises:
-        ValueError: empty input, lengths differ, NaN, or values other than 0/1 in either input.
+        ValueError: empty input, lengths differ, NaN, or values other than 0/1 in either
+            input.
 
     Used in: Gastric/histology screening.
     """
@@ -708,13 +793,16 @@ def sensitivity(y_true: Any, y_pred: Any) -> float:
         The fraction of positives predicted positive, in [0, 1].
 
     Raises:
-        ValueError: as :func:`confusion_counts`, or no positive in ``y_true`` (zero denominator).
+        ValueError: as :func:`confusion_counts`, or no positive in ``y_true`` (zero
+            denominator).
 
     Used in: Gastric/histology screening.
     """
     c = confusion_counts(y_true, y_pred)
     if c["tp"] + c["fn"] == 0:
-        raise ValueError("sensitivity is undefined: y_true has no positives (TP + FN = 0)")
+        raise ValueError(
+            "sensitivity is undefined: y_true has no positives (TP + FN = 0)"
+        )
     return c["tp"] / (c["tp"] + c["fn"])
 
 
@@ -729,18 +817,22 @@ def specificity(y_true: Any, y_pred: Any) -> float:
         The fraction of negatives predicted negative, in [0, 1].
 
     Raises:
-        ValueError: as :func:`confusion_counts`, or no negative in ``y_true`` (zero denominator).
+        ValueError: as :func:`confusion_counts`, or no negative in ``y_true`` (zero
+            denominator).
 
     Used in: Gastric/histology screening.
     """
     c = confusion_counts(y_true, y_pred)
     if c["tn"] + c["fp"] == 0:
-        raise ValueError("specificity is undefined: y_true has no negatives (TN + FP = 0)")
+        raise ValueError(
+            "specificity is undefined: y_true has no negatives (TN + FP = 0)"
+        )
     return c["tn"] / (c["tn"] + c["fp"])
 
 
 def dice(pred_mask: Any, gt_mask: Any) -> float:
-    """Dice coefficient ``2 |A & B| / (|A| + |B|)`` of two binary masks; 1.0 when both are empty.
+    """Dice coefficient ``2 |A & B| / (|A| + |B|)`` of two binary masks; 1.0 when both
+    are empty.
 
     Args:
         pred_mask: (H, W) predicted mask, bool or 0/1 (any shape if both shapes match).
@@ -763,30 +855,35 @@ def dice(pred_mask: Any, gt_mask: Any) -> float:
     return float(2 * np.count_nonzero(a & b) / total)
 
 
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Verification (authentication)
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
-def eer(y_true: Any, y_score: Any, *, return_threshold: bool = False) -> float | tuple[float, float]:
+def eer(
+    y_true: Any, y_score: Any, *, return_threshold: bool = False
+) -> float | tuple[float, float]:
     """Equal error rate (EER) of a verification system.
 
-    A pair is accepted when ``score >= t``. For each threshold ``t`` among the distinct scores (ascending),
-    plus a final "reject everything" point:
+    A pair is accepted when ``score >= t``. For each threshold ``t`` among the distinct
+    scores (ascending), plus a final "reject everything" point:
 
-    * FAR(t) = fraction of impostor pairs (``y_true == 0``) accepted, i.e. with score >= t;
-    * FRR(t) = fraction of genuine pairs (``y_true == 1``) rejected, i.e. with score < t.
+    * FAR(t) = fraction of impostor pairs (``y_true == 0``) accepted, i.e. with score >=
+      t;
+    * FRR(t) = fraction of genuine pairs (``y_true == 1``) rejected, i.e. with score <
+      t.
 
-    FAR falls from 1 (at the lowest score, everything accepted) to 0 and FRR rises from 0 to 1, so
-    ``d = FAR - FRR`` goes from > 0 to -1 without ever increasing. If some threshold has ``d == 0``
-    exactly, the EER is FAR there (the lowest such threshold is returned). Otherwise let ``k`` be the
-    first point with ``d < 0``: FAR and FRR are interpolated linearly between points ``k - 1`` and ``k``
-    and the EER is their common value where they meet, ``a = d[k-1] / (d[k-1] - d[k])``,
-    ``EER = FAR[k-1] + a (FAR[k] - FAR[k-1])``. This is the point where the straight ROC segment
-    between the two operating points crosses the line FAR = FRR (the same value as the common
-    ``brentq(interp1d(fpr, tpr))`` recipe). The returned threshold is interpolated the same way,
-    ``t[k-1] + a (t[k] - t[k-1])``; when the crossing lies between the highest score and "reject
-    everything" it is reported as the highest score.
+    FAR falls from 1 (at the lowest score, everything accepted) to 0 and FRR rises from
+    0 to 1, so ``d = FAR - FRR`` goes from > 0 to -1 without ever increasing. If some
+    threshold has ``d == 0`` exactly, the EER is FAR there (the lowest such threshold is
+    returned). Otherwise let ``k`` be the first point with ``d < 0``: FAR and FRR are
+    interpolated linearly between points ``k - 1`` and ``k`` and the EER is their common
+    value where they meet, ``a = d[k-1] / (d[k-1] - d[k])``, ``EER = FAR[k-1] + a
+    (FAR[k] - FAR[k-1])``. This is the point where the straight ROC segment between the
+    two operating points crosses the line FAR = FRR (the same value as the common
+    ``brentq(interp1d(fpr, tpr))`` recipe). The returned threshold is interpolated the
+    same way, ``t[k-1] + a (t[k] - t[k-1])``; when the crossing lies between the highest
+    score and "reject everything" it is reported as the highest score.
 
     Args:
         y_true: (n,) 1 = genuine pair, 0 = impostor pair (bool accepted).
@@ -794,33 +891,41 @@ def eer(y_true: Any, y_score: Any, *, return_threshold: bool = False) -> float |
         return_threshold: if True, return ``(eer, threshold)``.
 
     Returns:
-        The EER in [0, 1] (0.0 for perfectly separated scores, 1.0 for perfectly inverted ones), or
-        ``(eer, threshold)``.
+        The EER in [0, 1] (0.0 for perfectly separated scores, 1.0 for perfectly
+        inverted ones), or ``(eer, threshold)``.
 
     Raises:
-        ValueError: empty input, lengths differ, NaN scores, non-binary labels, or only one class
-            (needs both genuine and impostor pairs).
+        ValueError: empty input, lengths differ, NaN scores, non-binary labels, or only
+            one class (needs both genuine and impostor pairs).
 
     Used in: Disentangled authentication.
     """
     y, s = _labels_and_scores(y_true, y_score)
     genuine, impostor = np.sort(s[y]), np.sort(s[~y])
     if genuine.size == 0 or impostor.size == 0:
-        raise ValueError("EER is undefined: y_true must contain both genuine (1) and impostor (0) pairs")
+        raise ValueError(
+            "EER is undefined: y_true must contain both genuine (1) and impostor (0) "
+            "pairs"
+        )
     thresholds = np.unique(s)
-    far = (impostor.size - np.searchsorted(impostor, thresholds, side="left")) / impostor.size
+    far = (
+        impostor.size - np.searchsorted(impostor, thresholds, side="left")
+    ) / impostor.size
     frr = np.searchsorted(genuine, thresholds, side="left") / genuine.size
     far = np.r_[far, 0.0]  # the "reject everything" point
     frr = np.r_[frr, 1.0]
     d = far - frr
-    k = int(np.argmax(d <= 0))  # first point where FRR has caught up; exists since d[-1] = -1, k >= 1
+    # first point where FRR has caught up; exists since d[-1] = -1, k >= 1
+    k = int(np.argmax(d <= 0))
     if d[k] == 0:
         value, threshold = float(far[k]), float(thresholds[k])
     else:
         a = d[k - 1] / (d[k - 1] - d[k])
         value = float(far[k - 1] + a * (far[k] - far[k - 1]))
         if k < thresholds.size:
-            threshold = float(thresholds[k - 1] + a * (thresholds[k] - thresholds[k - 1]))
+            threshold = float(
+                thresholds[k - 1] + a * (thresholds[k] - thresholds[k - 1])
+            )
         else:
             threshold = float(thresholds[-1])
     if return_threshold:

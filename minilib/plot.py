@@ -1,8 +1,8 @@
 """The house style of the book's figures and a few figure helpers.
 
-Nothing changes at import: a chapter calls :func:`use_style` once, in a visible cell. Colours come from
-:data:`PALETTE` (colour-blind safe, Okabe-Ito), so "the method" and "the baseline" keep their colours
-across chapters.
+Nothing changes at import: a chapter calls :func:`use_style` once, in a visible cell.
+Colours come from :data:`PALETTE` (colour-blind safe, Okabe-Ito), so "the method" and
+"the baseline" keep their colours across chapters.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ PALETTE: dict[str, str] = {
 }
 """Okabe-Ito colours, by name."""
 
-CYCLE: tuple[str, ...] = tuple(PALETTE[k] for k in ("blue", "orange", "green", "vermillion", "sky", "purple"))
+CYCLE: tuple[str, ...] = tuple(
+    PALETTE[k] for k in ("blue", "orange", "green", "vermillion", "sky", "purple")
+)
 
 STYLE: dict[str, object] = {
     "figure.figsize": (6.4, 3.6),
@@ -41,12 +43,15 @@ STYLE: dict[str, object] = {
     "grid.linewidth": 0.6,
     "legend.frameon": False,
     "image.cmap": "viridis",
-    "svg.hashsalt": "minilib",  # stable SVG ids, so re-rendered figures do not differ in their markup
+    # stable SVG ids, so re-rendered figures do not differ in their markup
+    "svg.hashsalt": "minilib",
 }
 
 
 def use_style() -> None:
-    """Apply the house style to matplotlib (rcParams and the colour cycle). Call it once per chapter."""
+    """Apply the house style to matplotlib (rcParams and the colour cycle). Call it once
+    per chapter.
+    """
     import matplotlib as mpl
     from cycler import cycler
 
@@ -54,12 +59,17 @@ def use_style() -> None:
     mpl.rcParams["axes.prop_cycle"] = cycler(color=list(CYCLE))
 
 
-def overlay_mask(image: np.ndarray, mask: np.ndarray, color: str = PALETTE["vermillion"], alpha: float = 0.45,
-                 outline: bool = True) -> np.ndarray:
+def overlay_mask(
+    image: np.ndarray,
+    mask: np.ndarray,
+    color: str = PALETTE["vermillion"],
+    alpha: float = 0.45,
+    outline: bool = True,
+) -> np.ndarray:
     """Blend a boolean mask onto an RGB image and (optionally) draw its outline.
 
-    ``image``: (H, W, 3) uint8 or float in [0, 1]; ``mask``: (H, W) bool or 0/1. Returns (H, W, 3) float in
-    [0, 1]. Used for DAVIS frames and histology patches.
+    ``image``: (H, W, 3) uint8 or float in [0, 1]; ``mask``: (H, W) bool or 0/1. Returns
+    (H, W, 3) float in [0, 1]. Used for DAVIS frames and histology patches.
     """
     img = np.asarray(image, dtype=np.float64)
     if img.ndim == 2:
@@ -68,7 +78,9 @@ def overlay_mask(image: np.ndarray, mask: np.ndarray, color: str = PALETTE["verm
         img = img / 255.0
     m = np.asarray(mask).astype(bool)
     if m.shape != img.shape[:2]:
-        raise ValueError(f"mask shape {m.shape} does not match image shape {img.shape[:2]}")
+        raise ValueError(
+            f"mask shape {m.shape} does not match image shape {img.shape[:2]}"
+        )
     rgb = np.array([int(color[i : i + 2], 16) / 255.0 for i in (1, 3, 5)])
     out = img.copy()
     out[m] = (1 - alpha) * out[m] + alpha * rgb
@@ -82,11 +94,18 @@ def overlay_mask(image: np.ndarray, mask: np.ndarray, color: str = PALETTE["verm
     return np.clip(out, 0.0, 1.0)
 
 
-def image_grid(images: Sequence[np.ndarray], titles: Sequence[str] | None = None, ncols: int = 4,
-               width: float = 9.0, cmap: str | None = None, suptitle: str | None = None):
+def image_grid(
+    images: Sequence[np.ndarray],
+    titles: Sequence[str] | None = None,
+    ncols: int = 4,
+    width: float = 9.0,
+    cmap: str | None = None,
+    suptitle: str | None = None,
+):
     """Show images in a grid without axes; returns the figure.
 
-    ``images``: a sequence of (H, W) or (H, W, 3) arrays (or PIL images); ``titles``: one per image.
+    ``images``: a sequence of (H, W) or (H, W, 3) arrays (or PIL images); ``titles``:
+    one per image.
     """
     import matplotlib.pyplot as plt
 
@@ -100,7 +119,9 @@ def image_grid(images: Sequence[np.ndarray], titles: Sequence[str] | None = None
     first = np.asarray(images[0])
     aspect = first.shape[0] / first.shape[1]
     height = width / ncols * aspect * nrows + 0.35 * nrows + (0.4 if suptitle else 0.0)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(width, height), squeeze=False, layout="constrained"
+    )
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= n:
@@ -117,8 +138,9 @@ def image_grid(images: Sequence[np.ndarray], titles: Sequence[str] | None = None
 def show_jpeg(fig, quality: int = 85, dpi: int = 100) -> None:
     """Display a figure of photographs as a JPEG and close it.
 
-    Photographs (video frames, COCO images, histology) are 5 to 10 times smaller as JPEG than as PNG in a
-    committed notebook; plots with lines and text stay PNG. Used by the datasets and vision chapters.
+    Photographs (video frames, COCO images, histology) are 5 to 10 times smaller as JPEG
+    than as PNG in a committed notebook; plots with lines and text stay PNG. Used by the
+    datasets and vision chapters.
     """
     import io
 
@@ -128,6 +150,8 @@ def show_jpeg(fig, quality: int = 85, dpi: int = 100) -> None:
     if not 1 <= quality <= 95:
         raise ValueError(f"quality must be in [1, 95], got {quality}")
     buf = io.BytesIO()
-    fig.savefig(buf, format="jpeg", dpi=dpi, pil_kwargs={"quality": quality, "optimize": True})
+    fig.savefig(
+        buf, format="jpeg", dpi=dpi, pil_kwargs={"quality": quality, "optimize": True}
+    )
     plt.close(fig)
     display(Image(data=buf.getvalue(), format="jpeg"))

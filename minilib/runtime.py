@@ -1,17 +1,19 @@
-"""Seeds, determinism, device choice, scale presets and the parameter check of every chapter.
+"""Seeds, determinism, device choice, scale presets and the parameter check of every
+chapter.
 
 A chapter's first code cells are::
 
-    scale = os.environ.get("MINILIB_SCALE", "ci")   # parameters cell (papermill may override)
+    # parameters cell (papermill may override)
+    scale = os.environ.get("MINILIB_SCALE", "ci")
     seed = 0
     data_dir = None
     device = "auto"
 
     params = setup(scale, seed, data_dir, device, presets={"ci": {...}, "full": {...}})
 
-:func:`setup` checks the values (a bad one fails at once, listing what is accepted), seeds every generator,
-fixes torch's thread count and deterministic algorithms, picks the device and returns the preset of the scale.
-Nothing here runs at import time.
+:func:`setup` checks the values (a bad one fails at once, listing what is accepted),
+seeds every generator, fixes torch's thread count and deterministic algorithms, picks
+the device and returns the preset of the scale. Nothing here runs at import time.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ from typing import Any
 import numpy as np
 
 SCALES: tuple[str, ...] = ("ci", "full")
-"""Scales every chapter accepts: "ci" (default, 2-core CPU, <= 120 s) and "full" (paper-faithful, GPU)."""
+"""Scales every chapter accepts: "ci" (default, 2-core CPU, <= 120 s) and "full"
+(paper-faithful, GPU).
+"""
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 DEFAULT_THREADS = 2
@@ -37,13 +41,17 @@ SEED_MAX = 2**32 - 1
 
 
 class Preset(dict):
-    """The sizes of one scale (a dict whose keys also read as attributes: ``preset.n_epochs``)."""
+    """The sizes of one scale (a dict whose keys also read as attributes:
+    ``preset.n_epochs``).
+    """
 
     def __getattr__(self, name: str) -> Any:
         try:
             return self[name]
         except KeyError:
-            raise AttributeError(f"this preset has no {name!r}; it has {sorted(self)}") from None
+            raise AttributeError(
+                f"this preset has no {name!r}; it has {sorted(self)}"
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,8 @@ def set_seed(seed: int) -> None:
     np.random.seed(seed)  # noqa: NPY002 - seeds code that still uses the global generator
     try:
         import torch
-    except ImportError:  # pragma: no cover - torch is a dependency, but stay usable without it
+    # pragma: no cover - torch is a dependency, but stay usable without it
+    except ImportError:
         return
     torch.manual_seed(seed)
     if torch.cuda.is_available():
@@ -72,10 +81,11 @@ def set_seed(seed: int) -> None:
 
 
 def configure_determinism(threads: int = DEFAULT_THREADS) -> None:
-    """Deterministic torch kernels and a fixed intra-op thread count, so reruns print the same numbers.
+    """Deterministic torch kernels and a fixed intra-op thread count, so reruns print
+    the same numbers.
 
-    Sets ``CUBLAS_WORKSPACE_CONFIG`` (needed by deterministic cuBLAS), turns off cuDNN autotuning and asks
-    torch to raise on any nondeterministic kernel.
+    Sets ``CUBLAS_WORKSPACE_CONFIG`` (needed by deterministic cuBLAS), turns off cuDNN
+    autotuning and asks torch to raise on any nondeterministic kernel.
     """
     if not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads must be a positive integer, got {threads!r}")
@@ -89,31 +99,45 @@ def configure_determinism(threads: int = DEFAULT_THREADS) -> None:
 
 
 def pick_device(device: str = "auto"):
-    """``"auto"`` gives CUDA when available, else the CPU; ``"cuda"`` without a GPU is an error."""
+    """``"auto"`` gives CUDA when available, else the CPU; ``"cuda"`` without a GPU is
+    an error.
+    """
     import torch
 
     device = _check_device(device)
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' was asked for, but torch sees no CUDA GPU; use 'auto' or 'cpu'")
+        raise ValueError(
+            "device='cuda' was asked for, but torch sees no CUDA GPU; use 'auto' or "
+            "'cpu'"
+        )
     return torch.device(device)
 
 
 def _check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= int(seed) <= SEED_MAX:
+    if (
+        isinstance(seed, bool)
+        or not isinstance(seed, int | np.integer)
+        or not 0 <= int(seed) <= SEED_MAX
+    ):
         raise ValueError(f"seed must be an integer in [0, {SEED_MAX}], got {seed!r}")
     return int(seed)
 
 
 def _check_device(device: Any) -> str:
     if device not in DEVICES:
-        raise ValueError(f"device must be one of {', '.join(map(repr, DEVICES))}, got {device!r}")
+        raise ValueError(
+            f"device must be one of {', '.join(map(repr, DEVICES))}, got {device!r}"
+        )
     return device
 
 
-def check_params(scale: Any, seed: Any, data_dir: Any = None, device: Any = "auto") -> Params:
-    """Validate a chapter's parameters; a bad value raises ``ValueError`` listing the accepted ones.
+def check_params(
+    scale: Any, seed: Any, data_dir: Any = None, device: Any = "auto"
+) -> Params:
+    """Validate a chapter's parameters; a bad value raises ``ValueError`` listing the
+    accepted ones.
 
     - ``scale``: one of :data:`SCALES`;
     - ``seed``: an integer in [0, 2**32 - 1];
@@ -121,30 +145,44 @@ def check_params(scale: Any, seed: Any, data_dir: Any = None, device: Any = "aut
     - ``device``: one of :data:`DEVICES`.
     """
     if scale not in SCALES:
-        raise ValueError(f"scale must be one of {', '.join(map(repr, SCALES))}, got {scale!r}")
+        raise ValueError(
+            f"scale must be one of {', '.join(map(repr, SCALES))}, got {scale!r}"
+        )
     seed = _check_seed(seed)
     if data_dir is not None:
         if not isinstance(data_dir, str | os.PathLike) or str(data_dir) == "":
-            raise ValueError(f"data_dir must be None (use $MINILIB_DATA) or a folder path, got {data_dir!r}")
+            raise ValueError(
+                "data_dir must be None (use $MINILIB_DATA) or a folder path, got "
+                f"{data_dir!r}"
+            )
         path = Path(data_dir).expanduser()
         if not path.is_dir():
             raise ValueError(
-                f"data_dir must be None (use $MINILIB_DATA) or an existing folder; {str(path)!r} is not a folder"
+                "data_dir must be None (use $MINILIB_DATA) or an existing folder; "
+                f"{str(path)!r} is not a folder"
             )
         data_dir = path
-    return Params(scale=scale, seed=seed, data_dir=data_dir, device=_check_device(device))
+    return Params(
+        scale=scale, seed=seed, data_dir=data_dir, device=_check_device(device)
+    )
 
 
 def _check_presets(presets: Mapping[str, Mapping[str, Any]]) -> None:
     missing = [s for s in SCALES if s not in presets]
     extra = [s for s in presets if s not in SCALES]
     if missing or extra:
-        raise ValueError(f"presets must give exactly the scales {list(SCALES)}; missing {missing}, unknown {extra}")
+        raise ValueError(
+            f"presets must give exactly the scales {list(SCALES)}; missing {missing}, "
+            f"unknown {extra}"
+        )
     keys = {s: set(p) for s, p in presets.items()}
     first = keys[SCALES[0]]
     for s, k in keys.items():
         if k != first:
-            raise ValueError(f"preset {s!r} has keys {sorted(k)} but {SCALES[0]!r} has {sorted(first)}")
+            raise ValueError(
+                f"preset {s!r} has keys {sorted(k)} but {SCALES[0]!r} has "
+                f"{sorted(first)}"
+            )
 
 
 def setup(
@@ -157,28 +195,39 @@ def setup(
     threads: int = DEFAULT_THREADS,
     verbose: bool = True,
 ) -> Params:
-    """Check the parameters, seed everything, make torch deterministic, pick the device, select the preset.
+    """Check the parameters, seed everything, make torch deterministic, pick the device,
+    select the preset.
 
-    Returns :class:`Params`, whose ``preset`` holds the sizes of the chosen scale. With ``verbose`` a
-    one-line summary is printed (scale, seed, device, threads).
+    Returns :class:`Params`, whose ``preset`` holds the sizes of the chosen scale. With
+    ``verbose`` a one-line summary is printed (scale, seed, device, threads).
     """
     params = check_params(scale, seed, data_dir, device)
     preset = Preset()
     if presets is not None:
         _check_presets(presets)
         preset = Preset(presets[params.scale])
-    configure_determinism(threads)  # before any CUDA work: cuBLAS reads its workspace setting once
+    # before any CUDA work: cuBLAS reads its workspace setting once
+    configure_determinism(threads)
     set_seed(params.seed)
     dev = pick_device(params.device)
     params = Params(params.scale, params.seed, params.data_dir, str(dev), preset)
     if verbose:
-        print(f"scale={params.scale} seed={params.seed} device={params.device} threads={threads}")
+        print(
+            f"scale={params.scale} seed={params.seed} device={params.device} "
+            f"threads={threads}"
+        )
     return params
 
 
-def environment_report(packages: Iterable[str] = ("minilib", "numpy", "pandas", "torch", "matplotlib")) -> str:
-    """One line per package with its version, plus Python and the platform: the closing cell of a chapter."""
-    lines = [f"python {sys.version.split()[0]} on {platform.system()} {platform.machine()}"]
+def environment_report(
+    packages: Iterable[str] = ("minilib", "numpy", "pandas", "torch", "matplotlib"),
+) -> str:
+    """One line per package with its version, plus Python and the platform: the closing
+    cell of a chapter.
+    """
+    lines = [
+        f"python {sys.version.split()[0]} on {platform.system()} {platform.machine()}"
+    ]
     for name in packages:
         try:
             version = metadata.version(name)

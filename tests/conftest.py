@@ -1,10 +1,10 @@
 """Shared fixtures.
 
-- ``data_root``: the real data root (``$MINILIB_DATA``); tests that use it are skipped, with the reason
-  printed, when it is not there.
-- ``fake_dataset``: writes a small generated copy of one registry dataset under a temporary data root and
-  registers the files' sha256 in place of the real ones, so error paths (bad rows, bad checksums, missing
-  files) are tested without the real data.
+- ``data_root``: the real data root (``$MINILIB_DATA``); tests that use it are skipped,
+  with the reason printed, when it is not there.
+- ``fake_dataset``: writes a small generated copy of one registry dataset under a
+  temporary data root and registers the files' sha256 in place of the real ones, so
+  error paths (bad rows, bad checksums, missing files) are tested without the real data.
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ from minilib.data import registry
 def data_root() -> Path:
     env = os.environ.get("MINILIB_DATA")
     if not env or not Path(env).is_dir():
-        pytest.skip("the datasets are not available: set MINILIB_DATA (make test uses ../shared/data)")
+        pytest.skip(
+            "the datasets are not available: set MINILIB_DATA (make test uses "
+            "../shared/data)"
+        )
     return Path(env)
 
 
@@ -31,9 +34,10 @@ def data_root() -> Path:
 def fake_dataset(tmp_path, monkeypatch):
     """``make(name, {relpath: bytes}, checksums=None) -> data root``.
 
-    The files are written under ``<tmp>/data/<folder of name>/`` and ``$MINILIB_DATA`` points at
-    ``<tmp>/data``. The registry's checksums of ``name`` are replaced by the digests of these files, or by
-    ``checksums`` when given (to simulate a corrupt file, pass a wrong digest).
+    The files are written under ``<tmp>/data/<folder of name>/`` and ``$MINILIB_DATA``
+    points at ``<tmp>/data``. The registry's checksums of ``name`` are replaced by the
+    digests of these files, or by ``checksums`` when given (to simulate a corrupt file,
+    pass a wrong digest).
     """
     root = tmp_path / "data"
     replaced: dict[str, dict[str, str]] = {}
@@ -45,13 +49,17 @@ def fake_dataset(tmp_path, monkeypatch):
     monkeypatch.setattr(registry, "_read_checksums", fake_read)
     monkeypatch.setenv("MINILIB_DATA", str(root))
 
-    def make(name: str, files: dict[str, bytes], checksums: dict[str, str] | None = None) -> Path:
+    def make(
+        name: str, files: dict[str, bytes], checksums: dict[str, str] | None = None
+    ) -> Path:
         folder = root / registry.get(name).folder
         for rel, content in files.items():
             path = folder / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(content)
-        sums = {rel: hashlib.sha256(content).hexdigest() for rel, content in files.items()}
+        sums = {
+            rel: hashlib.sha256(content).hexdigest() for rel, content in files.items()
+        }
         if checksums:
             sums.update(checksums)
         replaced[name] = sums
@@ -69,9 +77,14 @@ def results_tmp(tmp_path, monkeypatch) -> Path:
 
 
 def _chapter_results(chapter: str, scale: str = "ci") -> dict:
-    """The recorded results of ``chapter`` at ``scale``. For a scale other than ci the run must have finished
-    (its ``.run.json`` is written last; the results file fills up while a run goes on), else the test skips."""
-    if scale != "ci" and not (results.results_dir(scale) / f"{chapter}.run.json").exists():
+    """The recorded results of ``chapter`` at ``scale``. For a scale other than ci the
+    run must have finished (its ``.run.json`` is written last; the results file fills up
+    while a run goes on), else the test skips.
+    """
+    if (
+        scale != "ci"
+        and not (results.results_dir(scale) / f"{chapter}.run.json").exists()
+    ):
         pytest.skip(f"no committed {scale} run of {chapter}")
     return results.load(chapter, scale=scale)
 
@@ -84,5 +97,7 @@ def r(request):
 
 @pytest.fixture(scope="module")
 def full(request):
-    """The committed full-scale results of the module's ``CHAPTER`` (skips when there is no finished run)."""
+    """The committed full-scale results of the module's ``CHAPTER`` (skips when there is
+    no finished run).
+    """
     return _chapter_results(request.module.CHAPTER, "full")

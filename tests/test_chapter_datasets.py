@@ -1,8 +1,9 @@
-"""The datasets chapter's recorded results (results/00_datasets.json, written by the chapter at scale ci).
+"""The datasets chapter's recorded results (results/00_datasets.json, written by the
+chapter at scale ci).
 
-The chapter asserts exact counts itself; this test re-reads what it recorded and checks the values that could
-drift on another machine (similarity fractions) against SOURCE.md with a stated tolerance, and that the
-chapter was run on the complete data.
+The chapter asserts exact counts itself; this test re-reads what it recorded and checks
+the values that could drift on another machine (similarity fractions) against SOURCE.md
+with a stated tolerance, and that the chapter was run on the complete data.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import pytest
 from minilib import results
 from minilib.data import DATASETS
 
-# SOURCE.md of each SAE set: fraction of test compounds with max similarity in [2/3, 1] under a random
-# 80/20 split (mean of 3 seeds). Ours uses other seeds, hence the tolerance.
+# SOURCE.md of each SAE set: fraction of test compounds with max similarity in [2/3, 1]
+# under a random 80/20 split (mean of 3 seeds). Ours uses other seeds, hence the
+# tolerance.
 STATED_RANDOM_HIGH = {"egfr": 0.871, "bace1": 0.914, "ca1": 0.788, "ca2": 0.792}
 TOLERANCE = 0.03
 
@@ -39,4 +41,8 @@ def test_counts_match_source_files(recorded):
     assert recorded["kuairand_log_rows"] == 43028
     assert recorded["davis_pairs"] == 30056 and recorded["kiba_pairs"] == 118254
     assert recorded["davis2017_frames"] == 510 and recorded["coco_images"] == 256
-    assert recorded["yale_images"] == 165 and recorded["yaleb_images"] == 266 and recorded["ebhi_pairs"] == 267
+    assert (
+        recorded["yale_images"] == 165
+        and recorded["yaleb_images"] == 266
+        and recorded["ebhi_pairs"] == 267
+    )

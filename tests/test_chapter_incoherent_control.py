@@ -1,8 +1,9 @@
-"""The quantum-control chapter's recorded results (results/10_incoherent_control.json, scale ci).
+"""The quantum-control chapter's recorded results (results/10_incoherent_control.json,
+scale ci).
 
-The chapter asserts its claims itself; this test re-reads the recorded values with stated tolerances, so a
-change of CPU (last-bit differences in GRAPE or in the Lyapunov trajectory) cannot break it, while a change of
-behaviour does.
+The chapter asserts its claims itself; this test re-reads the recorded values with
+stated tolerances, so a change of CPU (last-bit differences in GRAPE or in the Lyapunov
+trajectory) cannot break it, while a change of behaviour does.
 """
 
 from __future__ import annotations
@@ -26,12 +27,22 @@ def test_closed_forms(r):
 
 def test_local_controllability(r):
     assert r["lie_dim_z_full"] == 44 and r["lie_dim_zx_full"] == 115
-    assert r["lie_dim_z_blocks"] == [36, 9, 9, 1, 1] and r["block_sizes_z"] == [6, 3, 3, 1, 1]
+    assert r["lie_dim_z_blocks"] == [36, 9, 9, 1, 1] and r["block_sizes_z"] == [
+        6,
+        3,
+        3,
+        1,
+        1,
+    ]
     assert r["lie_dim_zx_sectors"] == [100, 16] and r["sector_sizes"] == [10, 4]
 
 
 def test_amplification_and_success(r):
-    p0, p1, bound = r["p_desired_initial"], r["p_desired_amplified"], r["amplification_bound_class1"]
+    p0, p1, bound = (
+        r["p_desired_initial"],
+        r["p_desired_amplified"],
+        r["amplification_bound_class1"],
+    )
     assert p0 == pytest.approx(0.1037, abs=1e-4)  # set by the initial state, exact
     assert 0.8 * bound <= p1 <= bound + 1e-9
     assert p1 == pytest.approx(0.867, abs=0.02)

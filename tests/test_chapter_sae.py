@@ -1,8 +1,9 @@
-"""The SAE chapter's recorded results (results/05_sae.json at scale ci, results/full/ when committed).
+"""The SAE chapter's recorded results (results/05_sae.json at scale ci, results/full/
+when committed).
 
-The chapter asserts its claims itself. These tests re-read the recorded values: exact where the data fix them,
-with tolerances where optimisation or training is involved, so a change of CPU cannot break them while a change
-of behaviour does.
+The chapter asserts its claims itself. These tests re-read the recorded values: exact
+where the data fix them, with tolerances where optimisation or training is involved, so
+a change of CPU cannot break them while a change of behaviour does.
 """
 
 from __future__ import annotations
@@ -11,11 +12,21 @@ import pytest
 
 CHAPTER = "05_sae"
 DATASETS = ("sae_ic50_egfr", "sae_ic50_bace1", "sae_ki_ca1", "sae_ki_ca2")
-SOURCE_HIGH_SHARE = {"sae_ic50_egfr": 0.871, "sae_ic50_bace1": 0.914, "sae_ki_ca1": 0.788, "sae_ki_ca2": 0.792}
+SOURCE_HIGH_SHARE = {
+    "sae_ic50_egfr": 0.871,
+    "sae_ic50_bace1": 0.914,
+    "sae_ki_ca1": 0.788,
+    "sae_ki_ca2": 0.792,
+}
 
 
 def test_data(r):
-    assert r["compounds"] == {"sae_ic50_egfr": 4361, "sae_ic50_bace1": 4636, "sae_ki_ca1": 4422, "sae_ki_ca2": 4572}
+    assert r["compounds"] == {
+        "sae_ic50_egfr": 4361,
+        "sae_ic50_bace1": 4636,
+        "sae_ki_ca1": 4422,
+        "sae_ki_ca2": 4572,
+    }
     assert all(v == 0 for v in r["invalid_smiles"].values())
 
 
@@ -23,7 +34,8 @@ def test_random_split_is_dominated_by_near_duplicates(r):
     for name in DATASETS:
         share = r["random_high_share"][name]
         assert share > 0.75
-        assert share == pytest.approx(SOURCE_HIGH_SHARE[name], abs=0.03)  # SOURCE.md: mean of 3 seeds
+        # SOURCE.md: mean of 3 seeds
+        assert share == pytest.approx(SOURCE_HIGH_SHARE[name], abs=0.03)
 
 
 def test_sae_fit(r):
@@ -32,21 +44,27 @@ def test_sae_fit(r):
         assert fit["SAE"] <= 0.01 < fit["scaffold"] < fit["random"]
         info = r["sae_info"][name]
         assert info["fit error, refined"] <= info["fit error, descent"] <= 0.03
-        assert info["s total"] < 20  # the ci budget per dataset, descent and refinement together
+        # the ci budget per dataset, descent and refinement together
+        assert info["s total"] < 20
 
 
 def test_errors_grow_with_dissimilarity(r):
     e = r["per_bin_errors"]
     for name in DATASETS:
         for model in ("random forest", "fingerprint MLP"):
-            low, high = e[f"{name}/SAE/{model}/[0.00, 0.33)"], e[f"{name}/SAE/{model}/[0.67, 1.00]"]
+            low, high = (
+                e[f"{name}/SAE/{model}/[0.00, 0.33)"],
+                e[f"{name}/SAE/{model}/[0.67, 1.00]"],
+            )
             assert low["rmse"] > high["rmse"] and low["pearson"] < high["pearson"]
-            assert abs(low["n"] - high["n"]) <= 5  # the balanced split fills the bins equally
+            # the balanced split fills the bins equally
+            assert abs(low["n"] - high["n"]) <= 5
 
 
 def test_davis_pairs(r):
     f = r["davis_pair_fractions"]
-    assert f["unseen drugs"][2] < f["random pairs"][2]  # holding out drugs removes highly similar pairs
+    # holding out drugs removes highly similar pairs
+    assert f["unseen drugs"][2] < f["random pairs"][2]
     assert all(sum(v) == pytest.approx(1.0) for v in f.values())
 
 

@@ -1,9 +1,10 @@
-"""The two-shot VOS chapter's recorded results (results/06_two_shot_vos.json at scale ci, results/full/ when
-committed).
+"""The two-shot VOS chapter's recorded results (results/06_two_shot_vos.json at scale
+ci, results/full/ when committed).
 
-The chapter asserts its claims itself. These tests re-read the recorded values: exact where the data fix them
-(frame counts, the labeled-frame draw, the hand-made J and F), and as relations where training is involved, so a
-change of CPU cannot break them while a change of behaviour does.
+The chapter asserts its claims itself. These tests re-read the recorded values: exact
+where the data fix them (frame counts, the labeled-frame draw, the hand-made J and F),
+and as relations where training is involved, so a change of CPU cannot break them while
+a change of behaviour does.
 """
 
 from __future__ import annotations
@@ -13,8 +14,16 @@ import pytest
 
 CHAPTER = "06_two_shot_vos"
 FRAMES = {  # ../shared/data/davis2017/SOURCE.md
-    "boat": 75, "dance-jump": 60, "dog-agility": 25, "drift-turn": 64, "rollerblade": 35,
-    "blackswan": 50, "car-shadow": 40, "dog": 60, "drift-chicane": 52, "libby": 49,
+    "boat": 75,
+    "dance-jump": 60,
+    "dog-agility": 25,
+    "drift-turn": 64,
+    "rollerblade": 35,
+    "blackswan": 50,
+    "car-shadow": 40,
+    "dog": 60,
+    "drift-chicane": 52,
+    "libby": 49,
 }
 TRAIN = ("boat", "dance-jump", "dog-agility", "drift-turn", "rollerblade")
 VAL = ("blackswan", "car-shadow", "dog", "drift-chicane", "libby")
@@ -23,9 +32,13 @@ KEYS = ("(a) full", "(b) two-shot, naive", "(c) two-shot + pseudo-labels")
 
 def test_data_and_labeled_frames(r):
     assert r["frames"] == FRAMES
-    # two distinct frames per training video, drawn with the chapter's seed (0): the draw is reproducible
+    # two distinct frames per training video, drawn with the chapter's seed (0): the
+    # draw is reproducible
     rng = np.random.default_rng(0)
-    expected = {n: sorted(int(i) for i in rng.choice(FRAMES[n], size=2, replace=False)) for n in TRAIN}
+    expected = {
+        n: sorted(int(i) for i in rng.choice(FRAMES[n], size=2, replace=False))
+        for n in TRAIN
+    }
     assert r["labeled_frames"] == expected
 
 
@@ -45,7 +58,10 @@ def test_val_scores_are_consistent(r):
             assert 0 <= s["J"] <= 1 and 0 <= s["F"] <= 1
             assert s["J&F"] == pytest.approx((s["J"] + s["F"]) / 2)
         assert r["val_jf"][key] == pytest.approx(np.mean([s["J&F"] for s in per]))
-    diff = [scores[f"{KEYS[2]}/seed0/{n}"]["J&F"] - scores[f"{KEYS[1]}/seed0/{n}"]["J&F"] for n in VAL]
+    diff = [
+        scores[f"{KEYS[2]}/seed0/{n}"]["J&F"] - scores[f"{KEYS[1]}/seed0/{n}"]["J&F"]
+        for n in VAL
+    ]
     assert r["c_minus_b"]["mean"] == pytest.approx(np.mean(diff))
     assert r["c_minus_b"]["videos_ahead"] == sum(d > 0 for d in diff)
 
@@ -59,7 +75,9 @@ def test_models_track_and_pseudo_labels_beat_copying(r):
 
 
 def test_budget_is_the_same(r):
-    """(a), (b) and phase 2 of (c) train for the same number of steps; their times agree within a factor 1.5."""
+    """(a), (b) and phase 2 of (c) train for the same number of steps; their times agree
+    within a factor 1.5.
+    """
     t = r["train_seconds"]
     same = [t[f"{k}/seed0"] for k in KEYS]
     assert max(same) < 1.5 * min(same)

@@ -1,4 +1,6 @@
-"""python -m minilib.chapters: runs chapters in book order, names a failing one, exits non-zero."""
+"""python -m minilib.chapters: runs chapters in book order, names a failing one, exits
+non-zero.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +19,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _notebook(path: Path, code: str) -> None:
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("import os\nscale = os.environ.get('MINILIB_SCALE', 'ci')",
-                                          metadata={"tags": ["parameters"]}),
-                nbformat.v4.new_code_cell(code)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "import os\nscale = os.environ.get('MINILIB_SCALE', 'ci')",
+            metadata={"tags": ["parameters"]},
+        ),
+        nbformat.v4.new_code_cell(code),
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, path)
 
 
@@ -32,13 +42,21 @@ def book(tmp_path):
         "      - file: notebooks/01_good\n      - file: notebooks/02_bad\n"
     )
     _notebook(tmp_path / "notebooks" / "01_good.ipynb", "print('scale is', scale)")
-    _notebook(tmp_path / "notebooks" / "02_bad.ipynb", "raise RuntimeError('this chapter is broken')")
+    _notebook(
+        tmp_path / "notebooks" / "02_bad.ipynb",
+        "raise RuntimeError('this chapter is broken')",
+    )
     return tmp_path
 
 
 def _run(book: Path, *args: str):
-    return subprocess.run([sys.executable, "-m", "minilib.chapters", *args], cwd=book, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "minilib.chapters", *args],
+        cwd=book,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_toc_order(book):
@@ -55,7 +73,8 @@ def test_runs_in_place_and_names_failure(book):
     assert "failed: notebooks/02_bad.ipynb" in out.stderr
     good = json.loads((book / "notebooks" / "01_good.ipynb").read_text())
     assert "scale is ci" in "".join(good["cells"][1]["outputs"][0]["text"])
-    # the failing chapter's committed copy is untouched; the executed copy is kept for inspection
+    # the failing chapter's committed copy is untouched; the executed copy is kept for
+    # inspection
     assert (book / "notebooks" / "02_bad.ipynb").read_text() == bad_before
     assert (book / "_build" / "failed" / "02_bad.ipynb").is_file()
     assert not list((book / "notebooks").glob(".*.ipynb"))
@@ -69,7 +88,11 @@ def test_other_scale_writes_results_folder(book):
     assert "scale is full" in "".join(executed["cells"][1]["outputs"][0]["text"])
     assert (book / "notebooks" / "01_good.ipynb").read_text() == good_before
     run = json.loads((book / "results" / "full" / "01_good.run.json").read_text())
-    assert run["scale"] == "full" and run["wall_s"] > 0 and run["hardware"]["cpu_cores"] >= 1
+    assert (
+        run["scale"] == "full"
+        and run["wall_s"] > 0
+        and run["hardware"]["cpu_cores"] >= 1
+    )
     assert len(run["date_utc"]) == 16
 
 

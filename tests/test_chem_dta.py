@@ -1,4 +1,6 @@
-"""minilib.chem.dta: fingerprint MLP, random forest and per-bin errors, on small fingerprints made here."""
+"""minilib.chem.dta: fingerprint MLP, random forest and per-bin errors, on small
+fingerprints made here.
+"""
 
 from __future__ import annotations
 
@@ -15,20 +17,25 @@ def data():
     rng = np.random.default_rng(0)
     x = (rng.uniform(size=(300, 64)) < 0.15).astype(np.uint8)
     w = rng.normal(size=64)
-    y = 6.0 + x @ w * 0.5 + rng.normal(scale=0.1, size=300)  # a learnable affinity in pKd-like units
+    # a learnable affinity in pKd-like units
+    y = 6.0 + x @ w * 0.5 + rng.normal(scale=0.1, size=300)
     return x, y
 
 
 def test_per_bin_errors_by_hand():
     y = np.array([5.0, 6.0, 7.0, 8.0, 6.0, 7.0])
     p = np.array([5.5, 6.0, 6.0, 8.0, 6.0, 8.0])
-    ms = np.array([0.1, 0.2, 0.3, 0.5, 0.9, 1.0])  # 3 low, 1 mid, 2 high (1.0 is in the closed last bin)
+    # 3 low, 1 mid, 2 high (1.0 is in the closed last bin)
+    ms = np.array([0.1, 0.2, 0.3, 0.5, 0.9, 1.0])
     t = per_bin_errors(y, p, ms)
     assert t["bin"].tolist() == ["[0.00, 0.33)", "[0.33, 0.67)", "[0.67, 1.00]", "all"]
     assert t["n"].tolist() == [3, 1, 2, 6]
     assert t.loc[0, "rmse"] == pytest.approx(math.sqrt((0.25 + 0 + 1) / 3))
-    assert t.loc[1, "rmse"] == 0.0 and math.isnan(t.loc[1, "pearson"])  # one compound: no correlation
-    assert t.loc[2, "rmse"] == pytest.approx(math.sqrt(0.5)) and math.isnan(t.loc[2, "pearson"])
+    # one compound: no correlation
+    assert t.loc[1, "rmse"] == 0.0 and math.isnan(t.loc[1, "pearson"])
+    assert t.loc[2, "rmse"] == pytest.approx(math.sqrt(0.5)) and math.isnan(
+        t.loc[2, "pearson"]
+    )
     assert t.loc[3, "rmse"] == pytest.approx(math.sqrt((0.25 + 1 + 1) / 6))
     with pytest.raises(ValueError, match="lengths"):
         per_bin_errors(y, p, ms[:3])
@@ -61,6 +68,10 @@ def test_random_forest_learns(data):
 
 def test_random_forest_predictions_repeat_bit_for_bit(data):
     x, y = data
-    a = random_forest(x[:240], y[:240], n_estimators=20, seed=3, n_jobs=2).predict(x[240:])
-    b = random_forest(x[:240], y[:240], n_estimators=20, seed=3, n_jobs=2).predict(x[240:])
+    a = random_forest(x[:240], y[:240], n_estimators=20, seed=3, n_jobs=2).predict(
+        x[240:]
+    )
+    b = random_forest(x[:240], y[:240], n_estimators=20, seed=3, n_jobs=2).predict(
+        x[240:]
+    )
     assert np.array_equal(a, b)

@@ -1,4 +1,6 @@
-"""minilib.chem.similarity: fingerprints, Tanimoto against RDKit, bins, invalid SMILES."""
+"""minilib.chem.similarity: fingerprints, Tanimoto against RDKit, bins, invalid
+SMILES.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +21,9 @@ def test_tanimoto_matches_rdkit():
     rd = [gen.GetFingerprint(Chem.MolFromSmiles(s)) for s in SMILES]
     ours = tanimoto(fp.bits, fp.bits)
     for i in range(len(SMILES)):
-        assert np.allclose(ours[i], DataStructs.BulkTanimotoSimilarity(rd[i], rd), atol=1e-6)
+        assert np.allclose(
+            ours[i], DataStructs.BulkTanimotoSimilarity(rd[i], rd), atol=1e-6
+        )
     assert np.allclose(np.diag(ours), 1.0)
 
 
@@ -36,7 +40,10 @@ def test_hand_computed_tanimoto():
 
 
 def test_invalid_smiles_reported_by_row():
-    with pytest.warns(UserWarning, match=r"2 SMILES could not be parsed.*row 1 \('not a smiles'\).*row 3"):
+    with pytest.warns(
+        UserWarning,
+        match=r"2 SMILES could not be parsed.*row 1 \('not a smiles'\).*row 3",
+    ):
         fp = ecfp4(["CCO", "not a smiles", "CCN", ""])
     assert fp.valid.tolist() == [0, 2]
     assert fp.invalid == [(1, "not a smiles"), (3, "")]
@@ -44,7 +51,8 @@ def test_invalid_smiles_reported_by_row():
 
 
 def test_bin_fractions_edges():
-    # 0 and 0.3 in [0,1/3); 1/3 exactly starts the middle bin; 2/3 and 1.0 in the closed last bin
+    # 0 and 0.3 in [0,1/3); 1/3 exactly starts the middle bin; 2/3 and 1.0 in the closed
+    # last bin
     assert np.allclose(bin_fractions([0.0, 0.3, 1 / 3, 2 / 3, 1.0]), [0.4, 0.2, 0.4])
     with pytest.raises(ValueError, match="outside"):
         bin_fractions([1.2])

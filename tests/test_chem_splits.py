@@ -1,4 +1,6 @@
-"""minilib.chem.splits: random, scaffold and SAE splits, on small fingerprints made here."""
+"""minilib.chem.splits: random, scaffold and SAE splits, on small fingerprints made
+here.
+"""
 
 from __future__ import annotations
 
@@ -23,9 +25,13 @@ from minilib.chem.splits import (
 )
 
 
-def clustered_bits(n_clusters=40, per_cluster=(1, 12), n_bits=512, on=30, flip=8, seed=0):
-    """Fingerprints in clusters of various sizes: members share a prototype and differ by a few bits, so
-    similarities are high inside a cluster and low between clusters (like analogue series)."""
+def clustered_bits(
+    n_clusters=40, per_cluster=(1, 12), n_bits=512, on=30, flip=8, seed=0
+):
+    """Fingerprints in clusters of various sizes: members share a prototype and differ
+    by a few bits, so similarities are high inside a cluster and low between clusters
+    (like analogue series).
+    """
     rng = np.random.default_rng(seed)
     rows = []
     for _ in range(n_clusters):
@@ -51,7 +57,9 @@ def test_neighbours_match_brute_force(bits):
     np.testing.assert_allclose(nb.sim, order[:, :10], rtol=1e-6)
     np.testing.assert_allclose(nb.tail, np.clip(order[:, 10], 0, None), rtol=1e-6)
     assert (nb.index != np.arange(len(bits))[:, None]).all()  # never itself
-    np.testing.assert_allclose(np.take_along_axis(s, nb.index, axis=1), nb.sim, rtol=1e-6)
+    np.testing.assert_allclose(
+        np.take_along_axis(s, nb.index, axis=1), nb.sim, rtol=1e-6
+    )
 
 
 def test_soft_max_converges_to_hard_max():
@@ -63,7 +71,8 @@ def test_soft_max_converges_to_hard_max():
     gaps = []
     for k in (10.0, 100.0, 1000.0, 10000.0):
         soft = soft_max_similarity(sim, in_train, k)
-        assert torch.isfinite(soft).all()  # stable: exp(k S) alone would overflow at k = 10,000
+        # stable: exp(k S) alone would overflow at k = 10,000
+        assert torch.isfinite(soft).all()
         assert (soft >= hard - 1e-12).all()  # logsumexp is an upper bound of the max
         gaps.append(float((soft - hard).max()))
     assert gaps == sorted(gaps, reverse=True) and gaps[-1] < 1e-3
@@ -85,7 +94,9 @@ def test_soft_histogram():
     p = soft_histogram(values, centres, widths)
     assert torch.allclose(p.sum(1), torch.ones(5))
     # narrow bins: the soft histogram is the hard one
-    np.testing.assert_allclose(p.sum(0).numpy() / 5, bin_fractions(values.numpy()), atol=1e-6)
+    np.testing.assert_allclose(
+        p.sum(0).numpy() / 5, bin_fractions(values.numpy()), atol=1e-6
+    )
     # wide bins spread the mass but keep it
     wide = soft_histogram(values, centres, torch.full((3,), 0.3))
     assert torch.allclose(wide.sum(1), torch.ones(5)) and (wide > 0.01).all()
@@ -108,7 +119,9 @@ def test_split_histogram_and_fit_error(bits):
     np.testing.assert_allclose(s.max_sim, exact, rtol=1e-6)
     np.testing.assert_allclose(s.fractions, bin_fractions(exact))
     assert s.fit_error == pytest.approx(np.mean(np.abs(s.fractions - 1 / 3)))
-    assert fit_error([0.5, 0.25, 0.25], [1 / 3] * 3) == pytest.approx((1 / 6 + 1 / 12 + 1 / 12) / 3)
+    assert fit_error([0.5, 0.25, 0.25], [1 / 3] * 3) == pytest.approx(
+        (1 / 6 + 1 / 12 + 1 / 12) / 3
+    )
     with pytest.raises(ValueError, match="overlap"):
         split_histogram(bits, [0, 1, 2], [2, 3])
 
@@ -116,8 +129,12 @@ def test_split_histogram_and_fit_error(bits):
 def test_target_distributions():
     np.testing.assert_allclose(target_distribution("balanced"), [1 / 3] * 3)
     edges = np.linspace(0, 1, 11)
-    counts = [0, 6, 36, 119, 247, 460, 271, 129, 52, 12]  # the paper's EGFR "mimic" counts
-    np.testing.assert_allclose(target_distribution("mimic", edges, reference=counts), np.array(counts) / sum(counts))
+    # the paper's EGFR "mimic" counts
+    counts = [0, 6, 36, 119, 247, 460, 271, 129, 52, 12]
+    np.testing.assert_allclose(
+        target_distribution("mimic", edges, reference=counts),
+        np.array(counts) / sum(counts),
+    )
     r = target_distribution("range", edges, lo=0.4, hi=0.6)
     np.testing.assert_allclose(r, [0, 0, 0, 0, 0.5, 0.5, 0, 0, 0, 0])
     with pytest.raises(ValueError, match="whole bins"):
@@ -137,7 +154,8 @@ def test_random_split():
 
 def test_scaffold_split_keeps_scaffolds_apart():
     smiles = (
-        ["c1ccccc1C"] * 5 + ["c1ccccc1CC"] * 3  # benzene scaffold, 8 molecules
+        ["c1ccccc1C"] * 5
+        + ["c1ccccc1CC"] * 3  # benzene scaffold, 8 molecules
         + ["C1CCNCC1C", "C1CCNCC1O"]  # piperidine, 2
         + ["c1ccc2ccccc2c1", "CCO"]  # naphthalene, acyclic ("")
     )
@@ -157,9 +175,12 @@ def test_sae_split_fits_and_keeps_the_test_ratio(bits):
     random_err = split_histogram(bits, train, test, target=target).fit_error
     s = sae_split(bits, target, iterations=300, restarts=2, m=16, seed=0)
     n_test = round(0.2 * len(bits))
-    # the constraint holds exactly after the hard projection, and the split is a partition
+    # the constraint holds exactly after the hard projection, and the split is a
+    # partition
     assert len(s.test) == n_test and len(s.train) == len(bits) - n_test
-    assert np.array_equal(np.sort(np.concatenate([s.train, s.test])), np.arange(len(bits)))
+    assert np.array_equal(
+        np.sort(np.concatenate([s.train, s.test])), np.arange(len(bits))
+    )
     # the reported histogram is the exact one of the returned split
     check = split_histogram(bits, s.train, s.test, target=target)
     np.testing.assert_allclose(s.fractions, check.fractions)
@@ -190,11 +211,16 @@ def test_swap_refine_improves_exactly_and_keeps_the_size(bits):
     refined = swap_refine(bits, start, nb=nb, max_tries=300, seed=0)
     assert len(refined.test) == len(start.test) and refined.name == "random"
     assert not np.intersect1d(refined.train, refined.test).size
-    assert refined.fit_error < start.fit_error  # accepted swaps only ever lower the deviation
+    # accepted swaps only ever lower the deviation
+    assert refined.fit_error < start.fit_error
     check = split_histogram(bits, refined.train, refined.test, target=target)
-    assert refined.fit_error == pytest.approx(check.fit_error)  # its bookkeeping matches an exact recount
+    # its bookkeeping matches an exact recount
+    assert refined.fit_error == pytest.approx(check.fit_error)
     info = refined.info["refine"]
-    assert info["fit_error_before"] == start.fit_error and 0 < info["swaps"] <= info["tries"] <= 300
+    assert (
+        info["fit_error_before"] == start.fit_error
+        and 0 < info["swaps"] <= info["tries"] <= 300
+    )
     again = swap_refine(bits, start, nb=nb, max_tries=300, seed=0)
     assert np.array_equal(again.test, refined.test)
     with pytest.raises(ValueError, match="target"):

@@ -1,4 +1,6 @@
-"""`python -m minilib.data` as a reader runs it: verify, list, unknown names, exit codes."""
+"""`python -m minilib.data` as a reader runs it: verify, list, unknown names, exit
+codes.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +23,11 @@ def run_cli(*args: str, data_root: Path | None = None) -> subprocess.CompletedPr
     if data_root is not None:
         env["MINILIB_DATA"] = str(data_root)
     return subprocess.run(
-        [sys.executable, "-m", "minilib.data", *args], cwd=REPO, env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "minilib.data", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=120,
     )
 
@@ -36,7 +42,9 @@ def test_verify_real_data(data_root):
 
 
 def test_verify_corrupt_file_subprocess(tmp_path):
-    """A real registry dataset on a fake root, with wrong bytes: exit 1, the file is named."""
+    """A real registry dataset on a fake root, with wrong bytes: exit 1, the file is
+    named.
+    """
     folder = tmp_path / "sae_ki_ca1"
     folder.mkdir()
     bad = folder / "Ki_Carbonic_anhydrase_I.csv"
@@ -48,8 +56,11 @@ def test_verify_corrupt_file_subprocess(tmp_path):
 
 
 def test_verify_fake_dataset_in_process(fake_dataset, capsys):
-    root = fake_dataset("kiba", {"proteins.txt": b"{}", "b.txt": b"b", "c.txt": b"c"},
-                        checksums={"b.txt": "0" * 64})
+    root = fake_dataset(
+        "kiba",
+        {"proteins.txt": b"{}", "b.txt": b"b", "c.txt": b"c"},
+        checksums={"b.txt": "0" * 64},
+    )
     (root / "kiba" / "c.txt").unlink()
     assert main(["verify", "kiba"]) == 1
     out = capsys.readouterr().out
@@ -73,7 +84,9 @@ def test_list():
     proc = run_cli("list")
     assert proc.returncode == 0, proc.stderr
     for name, ds in registry.DATASETS.items():
-        line = next(line for line in proc.stdout.splitlines() if line.startswith(name + " "))
+        line = next(
+            line for line in proc.stdout.splitlines() if line.startswith(name + " ")
+        )
         assert str(len(ds.files)) in line and ds.url in line and ds.licence in line
 
 

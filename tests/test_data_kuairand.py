@@ -1,4 +1,6 @@
-"""KuaiRand loaders: the real files (counts from kuairand/SOURCE.md) and generated broken files."""
+"""KuaiRand loaders: the real files (counts from kuairand/SOURCE.md) and generated
+broken files.
+"""
 
 from __future__ import annotations
 
@@ -21,14 +23,18 @@ from minilib.data.kuairand import (
     load_kuairand_videos,
 )
 
-# ------------------------------------------------------------------------------------------ real data
+# --------------------------------------------------------------------------------------
+# real data
 
 
 @pytest.fixture(scope="module")
 def real_log():
     env = os.environ.get("MINILIB_DATA")
     if not env or not Path(env).is_dir():
-        pytest.skip("the datasets are not available: set MINILIB_DATA (make test uses ../shared/data)")
+        pytest.skip(
+            "the datasets are not available: set MINILIB_DATA (make test uses "
+            "../shared/data)"
+        )
     return load_kuairand_log()
 
 
@@ -60,9 +66,9 @@ def test_log_sorted_and_one_duplicate(data_root, real_log):
     assert (np.diff(key[:, 1])[same_user] >= 0).all()
     dup = log[log.duplicated(keep=False)]
     assert len(dup) == 2
-    assert dup[["user_id", "video_id", "time_ms"]].drop_duplicates().values.tolist() == [
-        [940, 4121, 1651499805466]
-    ]
+    assert dup[
+        ["user_id", "video_id", "time_ms"]
+    ].drop_duplicates().values.tolist() == [[940, 4121, 1651499805466]]
     dedup = load_kuairand_log(drop_duplicates=True)
     assert len(dedup) == 43_027
     assert not dedup.duplicated().any()
@@ -83,10 +89,20 @@ def test_users(data_root):
     assert tuple(users.columns) == USER_COLUMNS
     assert users["user_id"].tolist() == list(range(27_285))
     assert users["user_active_degree"].value_counts().to_dict() == {
-        "full_active": 17_959, "high_active": 6_158, "middle_active": 2_133, "2_14_day_new": 635,
-        "low_active": 300, "single_low_active": 68, "30day_retention": 15, "day_new": 11, "UNKNOWN": 6,
+        "full_active": 17_959,
+        "high_active": 6_158,
+        "middle_active": 2_133,
+        "2_14_day_new": 635,
+        "low_active": 300,
+        "single_low_active": 68,
+        "30day_retention": 15,
+        "day_new": 11,
+        "UNKNOWN": 6,
     }
-    assert users["is_live_streamer"].value_counts().to_dict() == {-124: 21_127, 1: 6_158}
+    assert users["is_live_streamer"].value_counts().to_dict() == {
+        -124: 21_127,
+        1: 6_158,
+    }
     assert (users["is_lowactive_period"] == 0).all()
     assert users["onehot_feat4"].dtype == "Int64"
     assert int(users["onehot_feat4"].isna().sum()) == 874
@@ -97,8 +113,13 @@ def test_users(data_root):
         assert set(col.dropna().unique()) <= {0, 1}
     assert users["onehot_feat3"].dtype == np.int64
     assert users["onehot_feat3"].nunique() == 1_471
-    for c in ("user_active_degree", "follow_user_num_range", "fans_user_num_range", "friend_user_num_range",
-              "register_days_range"):
+    for c in (
+        "user_active_degree",
+        "follow_user_num_range",
+        "fans_user_num_range",
+        "friend_user_num_range",
+        "register_days_range",
+    ):
         assert users[c].dtype == "string", c
     assert "[100,1k)" in set(users["fans_user_num_range"])
     assert users["follow_user_num"].median() == 155
@@ -114,13 +135,17 @@ def test_videos(data_root, real_log):
     assert videos["music_id"].max() > 2**31
     assert int(videos["video_duration"].isna().sum()) == 239
     assert int(videos["music_type"].isna().sum()) == 203
-    assert videos["video_type"].value_counts().to_dict() == {"NORMAL": 7_506, "AD": 76, "UNKNOWN": 1}
+    assert videos["video_type"].value_counts().to_dict() == {
+        "NORMAL": 7_506,
+        "AD": 76,
+        "UNKNOWN": 1,
+    }
     n_tags = videos["tag_list"].map(len)
     assert int((n_tags > 1).sum()) == 1_791
     assert int((n_tags == 0).sum()) == 96
     assert all(isinstance(t, tuple) for t in videos["tag_list"])
-    # SOURCE.md says "47 distinct tags": its recipe `fillna("").str.split(",")` counts the empty string of the
-    # 96 untagged videos as a tag. The integer tag ids are 46.
+    # SOURCE.md says "47 distinct tags": its recipe `fillna("").str.split(",")` counts
+    # the empty string of the 96 untagged videos as a tag. The integer tag ids are 46.
     tags = {t for ts in videos["tag_list"] for t in ts}
     assert len(tags) == 46
     assert len(tags) + 1 == 47
@@ -133,13 +158,16 @@ def test_videos(data_root, real_log):
     assert (merged.loc[has, "duration_ms"] == merged.loc[has, "video_duration"]).all()
 
 
-# ------------------------------------------------------------------------------------- generated files
+# -------------------------------------------------------------------------------------
+# generated files
 
 HEADER = ",".join(LOG_COLUMNS)
 
 
 def _row(user=0, video=1, t=1_651_314_030_792, **over) -> list[str]:
-    vals = dict(zip(LOG_COLUMNS, [user, video, 20220430, 1800, t] + [0] * 14, strict=True))
+    vals = dict(
+        zip(LOG_COLUMNS, [user, video, 20220430, 1800, t] + [0] * 14, strict=True)
+    )
     vals.update(play_time_ms=863, duration_ms=30_066, is_rand=1, tab=1)
     vals.update(over)
     return [str(vals[c]) for c in LOG_COLUMNS]
@@ -154,14 +182,20 @@ def _good_rows() -> list[list[str]]:
         _row(user=1, video=5, t=300),
         _row(user=0, video=7, t=200, is_click=1),
         _row(user=0, video=8, t=100),
-        _row(user=0, video=9, t=200),  # same time as the second row: stable sort keeps file order
+        # same time as the second row: stable sort keeps file order
+        _row(user=0, video=9, t=200),
     ]
 
 
 def test_fake_log_loads_sorted(fake_dataset):
     root = fake_dataset("kuairand", {LOG_FILE: _log(_good_rows())})
     log = load_kuairand_log(root)
-    assert log[["user_id", "video_id"]].values.tolist() == [[0, 8], [0, 7], [0, 9], [1, 5]]
+    assert log[["user_id", "video_id"]].values.tolist() == [
+        [0, 8],
+        [0, 7],
+        [0, 9],
+        [1, 5],
+    ]
     assert (log.dtypes == np.int64).all()
     assert set(FEEDBACK) <= set(LOG_COLUMNS) and len(FEEDBACK) == 8
 
@@ -197,12 +231,15 @@ def test_non_integer_value_names_line(fake_dataset, bad):
     rows = _good_rows()
     rows[2][LOG_COLUMNS.index("play_time_ms")] = bad  # file line 4
     fake_dataset("kuairand", {LOG_FILE: _log(rows)})
-    with pytest.raises(MalformedDataError, match=rf"{LOG_FILE}, line 4\b.*play_time_ms"):
+    with pytest.raises(
+        MalformedDataError, match=rf"{LOG_FILE}, line 4\b.*play_time_ms"
+    ):
         load_kuairand_log()
 
 
 def test_blank_line_names_line(fake_dataset):
-    text = _log(_good_rows()).replace(b"\n", b"\n\n", 1)  # an empty line 2 after the header
+    # an empty line 2 after the header
+    text = _log(_good_rows()).replace(b"\n", b"\n\n", 1)
     fake_dataset("kuairand", {LOG_FILE: text})
     with pytest.raises(MalformedDataError, match=rf"{LOG_FILE}, line 2\b"):
         load_kuairand_log()
@@ -211,7 +248,8 @@ def test_blank_line_names_line(fake_dataset):
 @pytest.mark.parametrize("col", ["is_like", "long_view", "is_rand"])
 def test_feedback_value_2_names_line(fake_dataset, col):
     rows = _good_rows()
-    rows[3][LOG_COLUMNS.index(col)] = "2"  # file line 5; the loader sorts, but reports file lines
+    # file line 5; the loader sorts, but reports file lines
+    rows[3][LOG_COLUMNS.index(col)] = "2"
     fake_dataset("kuairand", {LOG_FILE: _log(rows)})
     with pytest.raises(MalformedDataError, match=rf"{LOG_FILE}, line 5\b.*{col}") as e:
         load_kuairand_log()
@@ -237,7 +275,9 @@ def test_wrong_header_names_line_1(fake_dataset, header):
 
 
 def test_corrupt_log_checksum(fake_dataset):
-    fake_dataset("kuairand", {LOG_FILE: _log(_good_rows())}, checksums={LOG_FILE: "0" * 64})
+    fake_dataset(
+        "kuairand", {LOG_FILE: _log(_good_rows())}, checksums={LOG_FILE: "0" * 64}
+    )
     with pytest.raises(ChecksumMismatchError, match=LOG_FILE):
         load_kuairand_log()
 
@@ -272,10 +312,14 @@ _USER_ROW_EMPTY = (
 
 
 def test_fake_users_dtypes(fake_dataset):
-    fake_dataset("kuairand", {"user_features_pure.csv": _users_csv([_USER_ROW, _USER_ROW_EMPTY])})
+    fake_dataset(
+        "kuairand", {"user_features_pure.csv": _users_csv([_USER_ROW, _USER_ROW_EMPTY])}
+    )
     users = load_kuairand_users()
     assert users.shape == (2, 31)
-    assert users["onehot_feat4"].tolist()[0] == 1 and users["onehot_feat4"].isna().tolist() == [False, True]
+    assert users["onehot_feat4"].tolist()[0] == 1 and users[
+        "onehot_feat4"
+    ].isna().tolist() == [False, True]
     assert users["onehot_feat12"].dtype == "Int64"
     assert users["is_live_streamer"].tolist() == [1, -124]
     assert users["fans_user_num_range"].tolist() == ["[100,1k)", "[10,100)"]
@@ -284,7 +328,9 @@ def test_fake_users_dtypes(fake_dataset):
 def test_fake_users_bad_onehot_names_line(fake_dataset):
     bad = _USER_ROW_EMPTY.replace(",1160,,", ",1160,0.5,")
     fake_dataset("kuairand", {"user_features_pure.csv": _users_csv([_USER_ROW, bad])})
-    with pytest.raises(MalformedDataError, match=r"user_features_pure\.csv, line 3\b.*onehot_feat4"):
+    with pytest.raises(
+        MalformedDataError, match=r"user_features_pure\.csv, line 3\b.*onehot_feat4"
+    ):
         load_kuairand_users()
 
 
@@ -293,21 +339,39 @@ def _videos_csv(rows: list[str]) -> bytes:
 
 
 def test_fake_videos_tags(fake_dataset):
-    fake_dataset("kuairand", {"video_features_basic_pure.csv": _videos_csv([
-        "0,7349781,NORMAL,2022-04-10,LongImport,0.0,87433.0,720.0,1280.0,9155697141,9.0,39",
-        '1,2103883,NORMAL,2022-04-10,Kmovie,0.0,,720.0,1280.0,6355810746,,"20,43"',
-        "2,5067285,AD,2022-04-09,ShortImport,0.0,9233.0,720.0,1280.0,6618412736,4.0,",
-    ])})
+    fake_dataset(
+        "kuairand",
+        {
+            "video_features_basic_pure.csv": _videos_csv(
+                [
+                    "0,7349781,NORMAL,2022-04-10,LongImport,0.0,87433.0,720.0,1280.0,9155697141,9.0,39",
+                    '1,2103883,NORMAL,2022-04-10,Kmovie,0.0,,720.0,1280.0,6355810746,,"20,43"',
+                    "2,5067285,AD,2022-04-09,ShortImport,0.0,9233.0,720.0,1280.0,6618412736,4.0,",
+                ]
+            )
+        },
+    )
     videos = load_kuairand_videos()
     assert videos["tag_list"].tolist() == [(39,), (20, 43), ()]
-    assert np.isnan(videos["video_duration"].iloc[1]) and np.isnan(videos["music_type"].iloc[1])
+    assert np.isnan(videos["video_duration"].iloc[1]) and np.isnan(
+        videos["music_type"].iloc[1]
+    )
     assert videos["music_id"].tolist() == [9155697141, 6355810746, 6618412736]
 
 
 def test_fake_videos_bad_tag_names_line(fake_dataset):
-    fake_dataset("kuairand", {"video_features_basic_pure.csv": _videos_csv([
-        "0,7349781,NORMAL,2022-04-10,LongImport,0.0,87433.0,720.0,1280.0,9155697141,9.0,39",
-        '1,2103883,NORMAL,2022-04-10,Kmovie,0.0,,720.0,1280.0,6355810746,,"20,x"',
-    ])})
-    with pytest.raises(MalformedDataError, match=r"video_features_basic_pure\.csv, line 3\b.*tag"):
+    fake_dataset(
+        "kuairand",
+        {
+            "video_features_basic_pure.csv": _videos_csv(
+                [
+                    "0,7349781,NORMAL,2022-04-10,LongImport,0.0,87433.0,720.0,1280.0,9155697141,9.0,39",
+                    '1,2103883,NORMAL,2022-04-10,Kmovie,0.0,,720.0,1280.0,6355810746,,"20,x"',
+                ]
+            )
+        },
+    )
+    with pytest.raises(
+        MalformedDataError, match=r"video_features_basic_pure\.csv, line 3\b.*tag"
+    ):
         load_kuairand_videos()

@@ -1,5 +1,7 @@
-"""Tests of minilib.metrics: hand-computed values on tiny inputs, cross-checks against scikit-learn / scipy
-/ brute-force references on seeded random data, the edge cases and every ValueError path."""
+"""Tests of minilib.metrics: hand-computed values on tiny inputs, cross-checks against
+scikit-learn / scipy / brute-force references on seeded random data, the edge cases and
+every ValueError path.
+"""
 
 from __future__ import annotations
 
@@ -15,29 +17,38 @@ from sklearn import metrics as skm
 
 from minilib import metrics as M
 
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Module hygiene
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def test_module_imports_no_torch_and_every_public_function_is_documented():
     tree = ast.parse(Path(M.__file__).read_text())
-    imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    imported = {
+        a.name.split(".")[0]
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Import)
+        for a in n.names
+    }
+    imported |= {
+        n.module.split(".")[0]
+        for n in ast.walk(tree)
+        if isinstance(n, ast.ImportFrom) and n.module
+    }
     assert "torch" not in imported
     for name in M.__all__:
         doc = getattr(M, name).__doc__
         assert doc and "Used in:" in doc, name
 
 
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # AUC, GAUC, log loss
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def test_auc_hand():
-    # positives 0.8, 0.4; negatives 0.3, 0.6
-    # pairs (pos,neg): (0.8,0.3) win, (0.8,0.6) win, (0.4,0.3) win, (0.4,0.6) lose -> 3/4
+    # positives 0.8, 0.4; negatives 0.3, 0.6 pairs (pos,neg): (0.8,0.3) win, (0.8,0.6)
+    # win, (0.4,0.3) win, (0.4,0.6) lose -> 3/4
     assert M.auc([1, 1, 0, 0], [0.8, 0.4, 0.3, 0.6]) == pytest.approx(0.75)
 
 
@@ -60,10 +71,10 @@ def test_auc_matches_sklearn(ties):
 
 
 def test_gauc_hand():
-    # group "a": y=[1,0,0], s=[0.9,0.5,0.95]: (0.9,0.5) win, (0.9,0.95) lose -> AUC 1/2, weight 3 rows
-    # group "b": y=[1,0], s=[0.2,0.1]: (0.2,0.1) win -> AUC 1, weight 2 rows
-    # group "c": y=[1,1] single class -> skipped
-    # GAUC = (3 * 1/2 + 2 * 1) / (3 + 2) = 3.5 / 5 = 0.7
+    # group "a": y=[1,0,0], s=[0.9,0.5,0.95]: (0.9,0.5) win, (0.9,0.95) lose -> AUC 1/2,
+    # weight 3 rows group "b": y=[1,0], s=[0.2,0.1]: (0.2,0.1) win -> AUC 1, weight 2
+    # rows group "c": y=[1,1] single class -> skipped GAUC = (3 * 1/2 + 2 * 1) / (3 + 2)
+    # = 3.5 / 5 = 0.7
     y = [1, 0, 0, 1, 0, 1, 1]
     s = [0.9, 0.5, 0.95, 0.2, 0.1, 0.3, 0.4]
     g = ["a", "a", "a", "b", "b", "c", "c"]
@@ -90,7 +101,9 @@ def test_gauc_matches_per_group_sklearn_and_single_group_is_auc():
 
 def test_log_loss_hand():
     # -(ln 0.8 + ln(1 - 0.4)) / 2
-    assert M.log_loss([1, 0], [0.8, 0.4]) == pytest.approx(-(math.log(0.8) + math.log(0.6)) / 2)
+    assert M.log_loss([1, 0], [0.8, 0.4]) == pytest.approx(
+        -(math.log(0.8) + math.log(0.6)) / 2
+    )
 
 
 def test_log_loss_clipping():
@@ -108,9 +121,9 @@ def test_log_loss_matches_sklearn():
     assert M.log_loss(y, p) == pytest.approx(skm.log_loss(y, p), rel=1e-12)
 
 
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # RMSE, Pearson, concordance index
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def test_rmse_hand():
@@ -141,9 +154,9 @@ def test_concordance_index_hand():
 
 
 def test_concordance_index_hand_with_ties():
-    # y=[1,1,2,3], pred=[0.5,0.1,0.5,0.7]; the pair (0,1) has equal y -> ignored; 5 comparable pairs:
-    # (2,0): 0.5 vs 0.5 tie 1/2; (2,1): 0.5>0.1 1; (3,0): 0.7>0.5 1; (3,1): 1; (3,2): 0.7>0.5 1
-    # -> 4.5 / 5 = 0.9
+    # y=[1,1,2,3], pred=[0.5,0.1,0.5,0.7]; the pair (0,1) has equal y -> ignored; 5
+    # comparable pairs: (2,0): 0.5 vs 0.5 tie 1/2; (2,1): 0.5>0.1 1; (3,0): 0.7>0.5 1;
+    # (3,1): 1; (3,2): 0.7>0.5 1 -> 4.5 / 5 = 0.9
     assert M.concordance_index([1, 1, 2, 3], [0.5, 0.1, 0.5, 0.7]) == pytest.approx(0.9)
     assert M.concordance_index([1, 2, 3, 4], [1, 2, 3, 4]) == 1.0
     assert M.concordance_index([1, 2, 3, 4], [4, 3, 2, 1]) == 0.0
@@ -179,12 +192,14 @@ def test_concordance_index_is_fast_at_30k():
     assert elapsed < 5.0
     # exactness at that size, on a random subsample checked by brute force
     idx = rng.choice(n, 2000, replace=False)
-    assert M.concordance_index(t[idx], p[idx]) == pytest.approx(_ci_brute_force(t[idx], p[idx]), abs=1e-12)
+    assert M.concordance_index(t[idx], p[idx]) == pytest.approx(
+        _ci_brute_force(t[idx], p[idx]), abs=1e-12
+    )
 
 
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Masks: J, F, J&F, Dice
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def _squares():
@@ -215,14 +230,15 @@ def test_jaccard_and_dice_empty_masks():
 
 
 def test_boundary_map_hand():
-    # "first 3 columns set": the boundary is column 2 only (differs from its east neighbour);
-    # the frame edges (left, top, bottom) are not boundaries
+    # "first 3 columns set": the boundary is column 2 only (differs from its east
+    # neighbour); the frame edges (left, top, bottom) are not boundaries
     gt = np.zeros((4, 8), bool)
     gt[:, :3] = True
     expected = np.zeros((4, 8), bool)
     expected[:, 2] = True
     np.testing.assert_array_equal(M.boundary_map(gt), expected)
-    # a filled square away from the frame: the ring of rows r0-1..r1, cols c0-1..c1 (11 x 11 -> 40 px)
+    # a filled square away from the frame: the ring of rows r0-1..r1, cols c0-1..c1 (11
+    # x 11 -> 40 px)
     a, _ = _squares()
     ring = np.zeros((20, 20), bool)
     ring[1:12, 1:12] = True
@@ -232,11 +248,10 @@ def test_boundary_map_hand():
 
 
 def _staircase():
-    # gt: first 3 columns (boundary = column 2, 4 px)
-    # pred: first 3 columns on rows 0-1, first 5 columns on rows 2-3. Its seg2bmap boundary:
-    #   (0,2), (1,2): differ from their east neighbour
-    #   (1,3), (1,4): background, differ from their south neighbour
-    #   (2,4): differs from east; (3,4): last row, differs from east -> 6 px
+    # gt: first 3 columns (boundary = column 2, 4 px) pred: first 3 columns on rows 0-1,
+    # first 5 columns on rows 2-3. Its seg2bmap boundary: (0,2), (1,2): differ from
+    # their east neighbour (1,3), (1,4): background, differ from their south neighbour
+    # (2,4): differs from east; (3,4): last row, differs from east -> 6 px
     gt = np.zeros((4, 8), bool)
     gt[:, :3] = True
     pred = np.zeros((4, 8), bool)
@@ -250,25 +265,25 @@ def test_boundary_f_hand_bound_th_in_pixels():
     expected_bp = np.zeros((4, 8), bool)
     expected_bp[[0, 1, 1, 1, 2, 3], [2, 2, 3, 4, 4, 4]] = True
     np.testing.assert_array_equal(M.boundary_map(pred), expected_bp)
-    # bound_th=1: disk of radius 1 = the pixel and its 4 neighbours.
-    # dilate(gt boundary) = columns 1..3; pred boundary px in it: (0,2),(1,2),(1,3) -> P = 3/6 = 1/2
-    # gt boundary px within 1 px of a pred boundary px: (0,2),(1,2) itself, (2,2) below (1,2);
-    # (3,2) has neighbours (2,2),(3,1),(3,3), none in pred boundary -> R = 3/4
-    # F = 2 * 1/2 * 3/4 / (1/2 + 3/4) = (3/4) / (5/4) = 3/5
+    # bound_th=1: disk of radius 1 = the pixel and its 4 neighbours. dilate(gt boundary)
+    # = columns 1..3; pred boundary px in it: (0,2),(1,2),(1,3) -> P = 3/6 = 1/2 gt
+    # boundary px within 1 px of a pred boundary px: (0,2),(1,2) itself, (2,2) below
+    # (1,2); (3,2) has neighbours (2,2),(3,1),(3,3), none in pred boundary -> R = 3/4 F
+    # = 2 * 1/2 * 3/4 / (1/2 + 3/4) = (3/4) / (5/4) = 3/5
     assert M.boundary_f(pred, gt, bound_th=1) == pytest.approx(0.6)
-    # bound_th=2: every pred boundary px is within 2 px of column 2, and (3,2) is 2 px from (3,4) -> F = 1
+    # bound_th=2: every pred boundary px is within 2 px of column 2, and (3,2) is 2 px
+    # from (3,4) -> F = 1
     assert M.boundary_f(pred, gt, bound_th=2) == pytest.approx(1.0)
 
 
 def test_boundary_f_hand_shifted_squares():
     a, b = _squares()
-    # boundaries: ring A = rows 1..11 x cols 1..11, ring B = rows 1..11 x cols 3..13 (40 px each)
-    # bound_th=1. B's pixels within 1 px (4-neighbourhood) of ring A:
-    #   top row (row 1, cols 3..13): cols 3..11 on A's top row, col 12 next to (1,11) -> 10 of 11
-    #   bottom row (row 11): likewise 10 of 11
-    #   left column (col 3, rows 2..10): only (2,3) and (10,3), next to A's top/bottom rows -> 2 of 9
-    #   right column (col 13, rows 2..10): 0 of 9
-    # P = 22/40; by symmetry R = 22/40; F = 22/40 = 0.55
+    # boundaries: ring A = rows 1..11 x cols 1..11, ring B = rows 1..11 x cols 3..13 (40
+    # px each) bound_th=1. B's pixels within 1 px (4-neighbourhood) of ring A: top row
+    # (row 1, cols 3..13): cols 3..11 on A's top row, col 12 next to (1,11) -> 10 of 11
+    # bottom row (row 11): likewise 10 of 11 left column (col 3, rows 2..10): only (2,3)
+    # and (10,3), next to A's top/bottom rows -> 2 of 9 right column (col 13, rows
+    # 2..10): 0 of 9 P = 22/40; by symmetry R = 22/40; F = 22/40 = 0.55
     assert M.boundary_f(a, b, bound_th=1) == pytest.approx(0.55)
     # bound_th=2: the vertical edges are exactly 2 px apart -> everything matches
     assert M.boundary_f(a, b, bound_th=2) == pytest.approx(1.0)
@@ -281,7 +296,8 @@ def test_boundary_f_identical_and_empty():
     assert M.boundary_f(empty, empty) == 1.0  # both empty
     assert M.boundary_f(a, empty) == 0.0  # exactly one empty
     assert M.boundary_f(empty, b) == 0.0
-    # the official quirk, kept: a mask filling the frame has no boundary, so it "matches" an empty one
+    # the official quirk, kept: a mask filling the frame has no boundary, so it
+    # "matches" an empty one
     assert M.boundary_f(np.ones_like(a), empty) == 1.0
 
 
@@ -304,14 +320,17 @@ def test_boundary_f_default_tolerance_at_davis_size():
 
 
 def _f_reference(pred, gt, r):
-    """Independent F: seg2bmap by a pixel loop, matching by brute-force Euclidean distances."""
+    """Independent F: seg2bmap by a pixel loop, matching by brute-force Euclidean
+    distances.
+    """
 
     def bmap(m):
         h, w = m.shape
         out = np.zeros_like(m)
         for i in range(h):
             for j in range(w):
-                nbrs = [(i, j + 1), (i + 1, j), (i + 1, j + 1)]  # east, south, south-east, inside the frame
+                # east, south, south-east, inside the frame
+                nbrs = [(i, j + 1), (i + 1, j), (i + 1, j + 1)]
                 out[i, j] = any(m[i, j] != m[y, x] for y, x in nbrs if y < h and x < w)
         return out
 
@@ -333,12 +352,15 @@ def test_boundary_f_matches_reference_on_random_masks(seed):
     gt = np.roll(pred, 1, axis=0) ^ (rng.random((15, 22)) < 0.2)
     for bound_th in (1, 2, 0.1):
         r = M.boundary_radius(pred.shape, bound_th)
-        assert M.boundary_f(pred, gt, bound_th) == pytest.approx(_f_reference(pred, gt, r), abs=1e-12)
+        assert M.boundary_f(pred, gt, bound_th) == pytest.approx(
+            _f_reference(pred, gt, r), abs=1e-12
+        )
 
 
 def test_j_and_f():
     a, b = _squares()
-    # frames: (a, a): J=1, F=1 | (a, b) with bound_th=1: J=2/3, F=0.55 | (empty, empty): J=1, F=1
+    # frames: (a, a): J=1, F=1 | (a, b) with bound_th=1: J=2/3, F=0.55 | (empty, empty):
+    # J=1, F=1
     empty = np.zeros_like(a)
     pred = np.stack([a, a, empty])
     gt = np.stack([a, b, empty])
@@ -348,29 +370,33 @@ def test_j_and_f():
     assert out["J&F"] == pytest.approx((out["J"] + out["F"]) / 2)
     assert out["n_frames"] == 3
     np.testing.assert_allclose(out["F_per_frame"], [1, 0.55, 1])
-    # first and last frame excluded: only the middle frame -> J=2/3, F=0.55, J&F=(2/3+0.55)/2
+    # first and last frame excluded: only the middle frame -> J=2/3, F=0.55,
+    # J&F=(2/3+0.55)/2
     mid = M.j_and_f(list(pred), list(gt), bound_th=1, exclude_first_last=True)
     assert mid["n_frames"] == 1
     assert mid["J"] == pytest.approx(2 / 3) and mid["F"] == pytest.approx(0.55)
     assert mid["J&F"] == pytest.approx((2 / 3 + 0.55) / 2)
 
 
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Average precision
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def test_average_precision_hand():
     # ranking by score: 0.9 (pos), 0.8 (neg), 0.7 (pos), 0.1 (neg)
     # precision@1 = 1/1, precision@3 = 2/3 -> AP = (1 + 2/3) / 2 = 5/6
-    assert M.average_precision([1, 0, 1, 0], [0.9, 0.8, 0.7, 0.1]) == pytest.approx(5 / 6)
+    assert M.average_precision([1, 0, 1, 0], [0.9, 0.8, 0.7, 0.1]) == pytest.approx(
+        5 / 6
+    )
 
 
 def test_average_precision_hand_with_ties():
-    # no tie: ranking neg 0.9, pos 0.6, pos 0.5 -> precision@2 = 1/2, precision@3 = 2/3 -> (1/2 + 2/3)/2 = 7/12
+    # no tie: ranking neg 0.9, pos 0.6, pos 0.5 -> precision@2 = 1/2, precision@3 = 2/3
+    # -> (1/2 + 2/3)/2 = 7/12
     assert M.average_precision([0, 1, 1], [0.9, 0.6, 0.5]) == pytest.approx(7 / 12)
-    # tie (sklearn convention): thresholds 0.9 -> 0 new positives; 0.5 -> both positives arrive at once,
-    # precision(score >= 0.5) = 2/3 -> AP = (2/2) * 2/3 = 2/3
+    # tie (sklearn convention): thresholds 0.9 -> 0 new positives; 0.5 -> both positives
+    # arrive at once, precision(score >= 0.5) = 2/3 -> AP = (2/2) * 2/3 = 2/3
     assert M.average_precision([0, 1, 1], [0.9, 0.5, 0.5]) == pytest.approx(2 / 3)
 
 
@@ -382,7 +408,9 @@ def test_average_precision_matches_sklearn(ties):
         s = rng.normal(size=200) + 0.8 * y
         if ties:
             s = np.round(s, 0)
-        assert M.average_precision(y, s) == pytest.approx(skm.average_precision_score(y, s), abs=1e-12)
+        assert M.average_precision(y, s) == pytest.approx(
+            skm.average_precision_score(y, s), abs=1e-12
+        )
 
 
 def test_mean_average_precision_hand_and_skip():
@@ -402,9 +430,9 @@ def test_mean_average_precision_matches_sklearn_macro():
     assert M.mean_average_precision(Y, S) == pytest.approx(expected, abs=1e-12)
 
 
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Screening
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def test_confusion_sensitivity_specificity_hand():
@@ -427,34 +455,39 @@ def test_confusion_counts_match_sklearn():
     assert M.sensitivity(y, p) == pytest.approx(skm.recall_score(y, p))
 
 
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # EER
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def test_eer_exact_crossing():
-    # genuine 0.9, 0.6; impostor 0.7, 0.5; accept if score >= t
-    # t=0.5: FAR 2/2, FRR 0 | t=0.6: FAR 1/2, FRR 0 | t=0.7: FAR 1/2 (0.7), FRR 1/2 (0.6) -> equal: 0.5 at 0.7
-    assert M.eer([1, 1, 0, 0], [0.9, 0.6, 0.7, 0.5], return_threshold=True) == pytest.approx((0.5, 0.7))
+    # genuine 0.9, 0.6; impostor 0.7, 0.5; accept if score >= t t=0.5: FAR 2/2, FRR 0 |
+    # t=0.6: FAR 1/2, FRR 0 | t=0.7: FAR 1/2 (0.7), FRR 1/2 (0.6) -> equal: 0.5 at 0.7
+    assert M.eer(
+        [1, 1, 0, 0], [0.9, 0.6, 0.7, 0.5], return_threshold=True
+    ) == pytest.approx((0.5, 0.7))
 
 
 def test_eer_interpolated_crossing():
-    # genuine 0.9, 0.6; impostor 0.7, 0.5, 0.4
-    # t=0.6: FAR 1/3, FRR 0 (d = 1/3) | t=0.7: FAR 1/3, FRR 1/2 (d = -1/6)
-    # a = (1/3) / (1/3 + 1/6) = 2/3; EER = 1/3 + a*0 = 1/3 (FRR: 0 + 2/3 * 1/2 = 1/3); t = 0.6 + 2/3 * 0.1
+    # genuine 0.9, 0.6; impostor 0.7, 0.5, 0.4 t=0.6: FAR 1/3, FRR 0 (d = 1/3) | t=0.7:
+    # FAR 1/3, FRR 1/2 (d = -1/6) a = (1/3) / (1/3 + 1/6) = 2/3; EER = 1/3 + a*0 = 1/3
+    # (FRR: 0 + 2/3 * 1/2 = 1/3); t = 0.6 + 2/3 * 0.1
     value, t = M.eer([1, 1, 0, 0, 0], [0.9, 0.6, 0.7, 0.5, 0.4], return_threshold=True)
     assert value == pytest.approx(1 / 3)
     assert t == pytest.approx(0.6 + 0.1 * 2 / 3)
     # genuine 0.8, 0.5; impostor 0.5, 0.2 (a genuine/impostor tie at 0.5)
     # t=0.5: FAR 1/2, FRR 0 (d = 1/2) | t=0.8: FAR 0, FRR 1/2 (d = -1/2)
     # a = 1/2; EER = 1/2 - 1/2 * 1/2 = 1/4; t = 0.5 + 1/2 * 0.3 = 0.65
-    assert M.eer([1, 1, 0, 0], [0.8, 0.5, 0.5, 0.2], return_threshold=True) == pytest.approx((0.25, 0.65))
+    assert M.eer(
+        [1, 1, 0, 0], [0.8, 0.5, 0.5, 0.2], return_threshold=True
+    ) == pytest.approx((0.25, 0.65))
 
 
 def test_eer_extremes():
     assert M.eer([1, 1, 0, 0], [0.9, 0.8, 0.2, 0.1]) == 0.0  # perfect separation
     assert M.eer([1, 1, 0, 0], [0.1, 0.2, 0.8, 0.9]) == 1.0  # perfectly inverted
-    # all scores equal: accept-all (FAR 1, FRR 0) to reject-all (FAR 0, FRR 1) -> crossing at 1/2
+    # all scores equal: accept-all (FAR 1, FRR 0) to reject-all (FAR 0, FRR 1) ->
+    # crossing at 1/2
     assert M.eer([1, 0, 1, 0], [3, 3, 3, 3], return_threshold=True) == (0.5, 3.0)
 
 
@@ -480,9 +513,9 @@ def test_eer_matches_roc_reference(ties):
         assert M.eer(y, s) == pytest.approx(_eer_reference(y, s), abs=1e-12)
 
 
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # ValueError paths
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 Y, S = [1, 0, 1, 0], [0.9, 0.2, 0.6, 0.4]
 
@@ -490,7 +523,8 @@ Y, S = [1, 0, 1, 0], [0.9, 0.2, 0.6, 0.4]
 @pytest.mark.parametrize(
     "call, match",
     [
-        # shared label/score checks (through auc, gauc, log_loss, average_precision, eer)
+        # shared label/score checks (through auc, gauc, log_loss, average_precision,
+        # eer)
         (lambda: M.auc([1, 0, 1], [0.1, 0.2]), "different lengths"),
         (lambda: M.auc([], []), "empty"),
         (lambda: M.auc([1, 0], [0.1, float("nan")]), "NaN"),
@@ -528,20 +562,39 @@ Y, S = [1, 0, 1, 0], [0.9, 0.2, 0.6, 0.4]
         (lambda: M.dice(np.zeros((0, 2)), np.zeros((0, 2))), "empty"),
         (lambda: M.boundary_f(np.zeros(4), np.zeros(4)), "2-dimensional"),
         (lambda: M.boundary_f(np.zeros((4, 4)), np.zeros((4, 5))), "different shapes"),
-        (lambda: M.boundary_f(np.zeros((4, 4)), np.zeros((4, 4)), bound_th=1.5), "whole number"),
+        (
+            lambda: M.boundary_f(np.zeros((4, 4)), np.zeros((4, 4)), bound_th=1.5),
+            "whole number",
+        ),
         (lambda: M.boundary_f(np.zeros((4, 4)), np.zeros((4, 4)), bound_th=-1), ">= 0"),
         (lambda: M.boundary_radius((4,), 0.008), r"\(H, W\)"),
         (lambda: M.boundary_map([[0, 0.5]]), "binary"),
         (lambda: M.j_and_f(np.zeros((4, 4)), np.zeros((4, 4))), "3-dimensional"),
-        (lambda: M.j_and_f(np.zeros((2, 4, 4)), np.zeros((3, 4, 4))), "different shapes"),
-        (lambda: M.j_and_f(np.zeros((2, 4, 4)), np.zeros((2, 4, 4)), exclude_first_last=True), "at least 3"),
+        (
+            lambda: M.j_and_f(np.zeros((2, 4, 4)), np.zeros((3, 4, 4))),
+            "different shapes",
+        ),
+        (
+            lambda: M.j_and_f(
+                np.zeros((2, 4, 4)), np.zeros((2, 4, 4)), exclude_first_last=True
+            ),
+            "at least 3",
+        ),
         (lambda: M.j_and_f(np.zeros((0, 4, 4)), np.zeros((0, 4, 4))), "empty"),
         # average precision
         (lambda: M.average_precision([0, 0, 0], [0.1, 0.2, 0.3]), "no positive"),
         (lambda: M.average_precision([0, 1], [0.1]), "different lengths"),
-        (lambda: M.mean_average_precision([[0, 0], [0, 0]], [[0.1, 0.2], [0.3, 0.4]]), "no label"),
+        (
+            lambda: M.mean_average_precision(
+                [[0, 0], [0, 0]], [[0.1, 0.2], [0.3, 0.4]]
+            ),
+            "no label",
+        ),
         (lambda: M.mean_average_precision([1, 0], [0.1, 0.2]), "2-dimensional"),
-        (lambda: M.mean_average_precision([[1, 0]], [[0.1, 0.2, 0.3]]), "different shapes"),
+        (
+            lambda: M.mean_average_precision([[1, 0]], [[0.1, 0.2, 0.3]]),
+            "different shapes",
+        ),
         # screening
         (lambda: M.sensitivity([0, 0], [0, 1]), "no positives"),
         (lambda: M.specificity([1, 1], [0, 1]), "no negatives"),

@@ -34,7 +34,9 @@ def test_overlay_mask_blends_and_outlines():
 
 
 def test_image_grid():
-    fig = plot.image_grid([np.zeros((4, 8)), np.ones((4, 8, 3))], titles=["a", "b"], ncols=3)
+    fig = plot.image_grid(
+        [np.zeros((4, 8)), np.ones((4, 8, 3))], titles=["a", "b"], ncols=3
+    )
     shown = [ax for ax in fig.axes if ax.images]
     assert len(shown) == 2 and shown[0].get_title() == "a"
     plt.close(fig)

@@ -1,4 +1,6 @@
-"""minilib.quantum: the hydrogen model, controllability, control laws and measurement statistics."""
+"""minilib.quantum: the hydrogen model, controllability, control laws and measurement
+statistics.
+"""
 
 from __future__ import annotations
 
@@ -65,12 +67,16 @@ def test_levels_and_energies():
     ],
 )
 def test_dipole_closed_forms(a, b, closed_form):
-    # magnitudes are convention-free; signs follow sympy's R_nl phases (as in the chapter's table)
-    assert float(dipole_element(Level(*a), Level(*b), "z")) == pytest.approx(closed_form, abs=1e-12)
+    # magnitudes are convention-free; signs follow sympy's R_nl phases (as in the
+    # chapter's table)
+    assert float(dipole_element(Level(*a), Level(*b), "z")) == pytest.approx(
+        closed_form, abs=1e-12
+    )
 
 
 def test_angular_factor_for_m_nonzero():
-    # <2p+1|z|3d+1> = radial(2p, 3d) * sqrt(((l+1)^2 - m^2) / ((2l+1)(2l+3))) with l = 1, m = 1: sqrt(3/15)
+    # <2p+1|z|3d+1> = radial(2p, 3d) * sqrt(((l+1)^2 - m^2) / ((2l+1)(2l+3))) with l =
+    # 1, m = 1: sqrt(3/15)
     m1 = float(dipole_element(Level(2, 1, 1), Level(3, 2, 1)))
     ratio = m1 / float(dipole_element(Level(2, 1, 0), Level(3, 2, 0)))
     assert ratio == pytest.approx(math.sqrt(3 / 15) / math.sqrt(4 / 15), abs=1e-12)
@@ -79,8 +85,11 @@ def test_angular_factor_for_m_nonzero():
 def test_selection_rules_and_hermiticity(h3):
     Z, X = h3.Z.full(), h3.X.full()
     assert np.allclose(Z, Z.conj().T) and np.allclose(X, X.conj().T)
-    full_x = np.array([[float(dipole_element(a, b, "x")) for b in h3.levels] for a in h3.levels])
-    assert np.allclose(full_x, X)  # the model fills the lower triangle by symmetry; check against all elements
+    full_x = np.array(
+        [[float(dipole_element(a, b, "x")) for b in h3.levels] for a in h3.levels]
+    )
+    # the model fills the lower triangle by symmetry; check against all elements
+    assert np.allclose(full_x, X)
     for i, a in enumerate(h3.levels):
         for j, b in enumerate(h3.levels):
             if abs(Z[i, j]) > 0:
@@ -106,18 +115,27 @@ def test_lie_dimension_small_cases():
     sz, sx = np.diag([1.0, -1.0]), np.array([[0.0, 1.0], [1.0, 0.0]])
     assert lie_algebra_dimension([sz, sx]) == 3  # su(2)
     assert lie_algebra_dimension([sz + np.eye(2), sx]) == 4  # u(2)
-    assert lie_algebra_dimension([sz, np.diag([2.0, 0.0])]) == 2  # commuting: no new direction
+    # commuting: no new direction
+    assert lie_algebra_dimension([sz, np.diag([2.0, 0.0])]) == 2
     with pytest.raises(ValueError):
         lie_algebra_dimension([sz, np.eye(3)])
 
 
 def test_hydrogen_local_controllability(h3, h2):
-    assert lie_algebra_dimension([h3.H0, h3.Z]) == 44  # << 196: not controllable on the whole space
-    assert lie_algebra_dimension([h3.H0, h3.Z, h3.X]) == 115  # = 10^2 + 4^2 - 1: the two reflection sectors
+    # << 196: not controllable on the whole space
+    assert lie_algebra_dimension([h3.H0, h3.Z]) == 44
+    # = 10^2 + 4^2 - 1: the two reflection sectors
+    assert lie_algebra_dimension([h3.H0, h3.Z, h3.X]) == 115
     blocks = coupling_blocks([h2.H0, h2.Z])
-    assert [[h2.labels[i] for i in b] for b in blocks] == [["1s", "2s", "2p0"], ["2p-1"], ["2p+1"]]
+    assert [[h2.labels[i] for i in b] for b in blocks] == [
+        ["1s", "2s", "2p0"],
+        ["2p-1"],
+        ["2p+1"],
+    ]
     m0 = np.eye(h3.dim)[:, h3.indices(m=0)]
-    assert lie_algebra_dimension([m0.T @ h3.H0.full() @ m0, m0.T @ h3.Z.full() @ m0]) == 36
+    assert (
+        lie_algebra_dimension([m0.T @ h3.H0.full() @ m0, m0.T @ h3.Z.full() @ m0]) == 36
+    )
     sectors = eigenspace_bases(h3.reflection_y())
     assert sorted(b.shape[1] for b in sectors.values()) == [4, 10]
 
@@ -138,16 +156,37 @@ def test_lyapunov_raises_subspace_probability(h3):
     P = h3.projector(h3.indices(m=0))
     res = lyapunov_amplification(h3.H0, h3.X, P, psi0, T=200, dt=0.05)
     assert res.probability[-1] > res.probability[0] + 0.3
-    assert np.min(np.diff(res.probability)) > -1e-4  # monotone up to the slot discretisation
+    # monotone up to the slot discretisation
+    assert np.min(np.diff(res.probability)) > -1e-4
     assert np.all(np.abs(res.field) <= 0.05 + 1e-12)
     with pytest.raises(ValueError, match="commute"):
-        lyapunov_amplification(h3.H0, h3.X, h3.projector([0, 3]) + h3.Z * 0.1, psi0, T=10, dt=1)
+        lyapunov_amplification(
+            h3.H0, h3.X, h3.projector([0, 3]) + h3.Z * 0.1, psi0, T=10, dt=1
+        )
 
 
 def test_grape_state_transfer_is_deterministic(h2):
     target = h2.ket(2, 1, 0)
-    a = grape_transfer(h2.H0, [h2.Z], h2.ket(1, 0, 0), target, T=300, n_slots=150, u_max=0.05, restarts=1)
-    b = grape_transfer(h2.H0, [h2.Z], h2.ket(1, 0, 0), target, T=300, n_slots=150, u_max=0.05, restarts=1)
+    a = grape_transfer(
+        h2.H0,
+        [h2.Z],
+        h2.ket(1, 0, 0),
+        target,
+        T=300,
+        n_slots=150,
+        u_max=0.05,
+        restarts=1,
+    )
+    b = grape_transfer(
+        h2.H0,
+        [h2.Z],
+        h2.ket(1, 0, 0),
+        target,
+        T=300,
+        n_slots=150,
+        u_max=0.05,
+        restarts=1,
+    )
     assert a.fidelity >= 0.99
     assert np.array_equal(a.amplitudes, b.amplitudes)
     assert np.all(np.abs(a.amplitudes) <= 0.05 + 1e-12)
@@ -171,7 +210,9 @@ def test_sampling_and_monte_carlo_check():
     assert counts.sum() == 100_000 and counts[3] == 0
     check = monte_carlo_check(p, 100_000, 1)
     assert check.within(3.0) == (check.max_abs_z <= 3.0)
-    assert np.allclose(check.standard_errors[:3], np.sqrt(p[:3] * (1 - p[:3]) / 100_000))
+    assert np.allclose(
+        check.standard_errors[:3], np.sqrt(p[:3] * (1 - p[:3]) / 100_000)
+    )
     biased = monte_carlo_check(np.array([0.5, 0.5]), 10_000, 0)
     biased.frequencies[:] = [0.6, 0.4]
     biased.z[:] = (biased.frequencies - 0.5) / biased.standard_errors

@@ -18,7 +18,8 @@ def test_record_writes_and_merges(results_tmp):
     assert data == {"a": 0.5, "b": {"x": 3, "y": [1.5]}}
     record("ch", "a", 0.75)
     assert load("ch")["a"] == 0.75
-    assert sorted(p.name for p in results_tmp.iterdir()) == ["ch.json"]  # no temp files left
+    # no temp files left
+    assert sorted(p.name for p in results_tmp.iterdir()) == ["ch.json"]
 
 
 def test_other_scales_get_their_own_folder(results_tmp):
@@ -43,7 +44,9 @@ def test_unserialisable_refused(results_tmp):
 
 
 def test_load_missing_names_chapter(results_tmp):
-    with pytest.raises(FileNotFoundError, match="no recorded results for 'nope'.*make run"):
+    with pytest.raises(
+        FileNotFoundError, match="no recorded results for 'nope'.*make run"
+    ):
         load("nope")
 
 

@@ -20,7 +20,9 @@ def test_bad_scale_lists_accepted(scale):
 
 @pytest.mark.parametrize("seed", [-1, 2**32, 1.5, "0", True, None])
 def test_bad_seed_says_range(seed):
-    with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 4294967295\]"):
+    with pytest.raises(
+        ValueError, match=r"seed must be an integer in \[0, 4294967295\]"
+    ):
         check_params("ci", seed)
 
 
@@ -39,7 +41,9 @@ def test_bad_data_dir(tmp_path):
 
 @pytest.mark.parametrize("device", ["gpu", "CUDA", "", None])
 def test_bad_device(device):
-    with pytest.raises(ValueError, match=r"device must be one of 'auto', 'cpu', 'cuda'"):
+    with pytest.raises(
+        ValueError, match=r"device must be one of 'auto', 'cpu', 'cuda'"
+    ):
         check_params("ci", 0, None, device)
 
 
@@ -93,16 +97,22 @@ def test_environment_report_names_packages():
 
 
 def test_import_has_no_side_effects():
-    """Importing minilib must not seed, style or change torch settings (run in a fresh interpreter)."""
+    """Importing minilib must not seed, style or change torch settings (run in a fresh
+    interpreter).
+    """
     import subprocess
     import sys
 
     code = (
-        "import torch, matplotlib as mpl; before = (torch.get_num_threads(), dict(mpl.rcParams));"
+        "import torch, matplotlib as mpl; before = (torch.get_num_threads(), "
+        "dict(mpl.rcParams));"
         "import minilib, minilib.data, minilib.plot, minilib.train, minilib.metrics;"
         "after = (torch.get_num_threads(), dict(mpl.rcParams));"
-        "assert before == after; assert not torch.are_deterministic_algorithms_enabled(); print('ok')"
+        "assert before == after; assert not "
+        "torch.are_deterministic_algorithms_enabled(); print('ok')"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"

@@ -1,7 +1,8 @@
-"""minilib.vision: IO and augmentation, the memory network, the two-shot recipe's pieces, determinism.
+"""minilib.vision: IO and augmentation, the memory network, the two-shot recipe's
+pieces, determinism.
 
-J and F themselves (hand-made masks, empty masks, the official boundary rule) are tested in test_metrics.py;
-here they are checked through the evaluation of a sequence.
+J and F themselves (hand-made masks, empty masks, the official boundary rule) are tested
+in test_metrics.py; here they are checked through the evaluation of a sequence.
 """
 
 import numpy as np
@@ -49,13 +50,14 @@ def toy_video(n=6, seed=0, labeled=None):
     imgs = g.integers(0, 80, size=(n, H, W, 3)).astype(np.uint8)
     masks = np.zeros((n, H, W), np.float32)
     for t in range(n):
-        masks[t, 4:10, 2 + 2 * t:8 + 2 * t] = 1
+        masks[t, 4:10, 2 + 2 * t : 8 + 2 * t] = 1
         imgs[t][masks[t] > 0] = (230, 40, 40)
     lab = np.ones(n, bool) if labeled is None else np.isin(np.arange(n), labeled)
     return TrainVideo("toy", to_tensor(imgs), torch.from_numpy(masks), lab)
 
 
-# ---------------------------------------------------------------------------------------------- IO
+# --------------------------------------------------------------------------------------
+# IO
 
 
 def test_to_tensor_round_trip_and_errors():
@@ -72,7 +74,9 @@ def test_resize_masks_keeps_ids_and_upsample_probs_shape():
     m = np.zeros((1, 8, 8), np.uint8)
     m[0, 2:6, 2:6] = 3
     r = resize_masks(m, (16, 16))
-    assert r.shape == (1, 16, 16) and set(np.unique(r)) == {0, 3} and (r == 3).sum() == 64
+    assert (
+        r.shape == (1, 16, 16) and set(np.unique(r)) == {0, 3} and (r == 3).sum() == 64
+    )
     up = upsample_probs(torch.ones(2, 4, 6), (12, 8))
     assert up.shape == (2, 8, 12) and np.allclose(up, 1)
     with pytest.raises(ValueError, match="size"):
@@ -83,13 +87,26 @@ def test_random_affine_moves_frames_and_masks_together():
     g = torch.Generator().manual_seed(0)
     frames = torch.rand(5, 3, H, W)
     out, masks, inside = random_affine(frames, frames[:, :1].clone(), generator=g)
-    assert out.shape == frames.shape and masks.shape == (5, 1, H, W) and inside.shape == (5, 1, H, W)
-    # the mask is the first channel of the frame: warped by the same map, it must stay equal to it
+    assert (
+        out.shape == frames.shape
+        and masks.shape == (5, 1, H, W)
+        and inside.shape == (5, 1, H, W)
+    )
+    # the mask is the first channel of the frame: warped by the same map, it must stay
+    # equal to it
     torch.testing.assert_close(masks, out[:, :1])
     assert not torch.allclose(out, frames)  # something happened
     # no transformation at all with zero ranges and no flip
-    out0, m0, in0 = random_affine(frames, frames[:, :1], generator=g, degrees=0, scale=(1, 1), translate=0,
-                                  shear=0, flip=False)
+    out0, m0, in0 = random_affine(
+        frames,
+        frames[:, :1],
+        generator=g,
+        degrees=0,
+        scale=(1, 1),
+        translate=0,
+        shear=0,
+        flip=False,
+    )
     torch.testing.assert_close(out0, frames, atol=1e-5, rtol=0)
     assert bool(in0.all())
 
@@ -104,7 +121,8 @@ def test_colour_jitter_groups_share_a_draw():
         colour_jitter(frames[:5], generator=g, groups=3)
 
 
-# ---------------------------------------------------------------------------------------------- memory network
+# --------------------------------------------------------------------------------------
+# memory network
 
 
 def test_memory_read_shapes_and_weights():
@@ -124,40 +142,64 @@ def test_memory_read_shapes_and_weights():
 
 
 def test_memory_read_is_the_negative_l2_softmax():
-    """The affinity is softmax over memory of -||k_i - q_j||^2 / sqrt(C): the nearest key dominates."""
+    """The affinity is softmax over memory of -||k_i - q_j||^2 / sqrt(C): the nearest
+    key dominates.
+    """
     mk = torch.tensor([[[0.0, 10.0, 3.0]]])  # C_k = 1, three memory locations
     mv = torch.tensor([[[1.0, 2.0, 3.0]]])
     qk = torch.tensor([[[9.0]]])
     _, w = memory_read(mk, mv, qk)
-    expected = torch.softmax(-(mk[0, 0] - 9.0) ** 2, dim=0)
+    expected = torch.softmax(-((mk[0, 0] - 9.0) ** 2), dim=0)
     torch.testing.assert_close(w[0, :, 0], expected)
 
 
 def test_encoder_and_stm_shapes():
     enc = ConvEncoder(3, (4, 8, 16))
     feats = enc(torch.zeros(2, 3, 32, 48))
-    assert [tuple(f.shape) for f in feats] == [(2, 4, 16, 24), (2, 8, 8, 12), (2, 16, 4, 6)]
+    assert [tuple(f.shape) for f in feats] == [
+        (2, 4, 16, 24),
+        (2, 8, 8, 12),
+        (2, 16, 4, 6),
+    ]
     with pytest.raises(ValueError, match="divisible"):
         enc(torch.zeros(1, 3, 30, 48))
     m = tiny_stm()
     key, feats = m.encode_key(torch.zeros(3, 3, H, W))
-    assert key.shape == (3, 4 + 5, H // 4, W // 4)  # learned key + position (2) + mean colour (3)
+    # learned key + position (2) + mean colour (3)
+    assert key.shape == (3, 4 + 5, H // 4, W // 4)
     v = m.encode_value(feats[-1], torch.zeros(3, 1, H, W))
     assert v.shape == (3, 8 + 1, H // 4, W // 4)  # learned value + the mask itself
     logits = m.forward_clip(torch.zeros(2, 3, 3, H, W), torch.zeros(2, 1, H, W))
     assert logits.shape == (2, 2, H, W)
-    plain = STM(widths=(4, 8), key_dim=4, value_dim=8, hidden=8, mask_value=False, key_cues=False)
+    plain = STM(
+        widths=(4, 8),
+        key_dim=4,
+        value_dim=8,
+        hidden=8,
+        mask_value=False,
+        key_cues=False,
+    )
     key, feats = plain.encode_key(torch.zeros(3, 3, H, W))
     assert key.shape == (3, 4, H // 4, W // 4)
-    assert plain.encode_value(feats[-1], torch.zeros(3, 1, H, W)).shape == (3, 8, H // 4, W // 4)
-    assert plain.forward_clip(torch.zeros(2, 3, 3, H, W), torch.zeros(2, 1, H, W)).shape == (2, 2, H, W)
+    assert plain.encode_value(feats[-1], torch.zeros(3, 1, H, W)).shape == (
+        3,
+        8,
+        H // 4,
+        W // 4,
+    )
+    assert plain.forward_clip(
+        torch.zeros(2, 3, 3, H, W), torch.zeros(2, 1, H, W)
+    ).shape == (2, 2, H, W)
 
 
 def test_key_cues_carry_the_mask_to_the_same_place():
-    """With the position cue weighted up, the read-out of the mask channel copies the memory mask in place."""
+    """With the position cue weighted up, the read-out of the mask channel copies the
+    memory mask in place.
+    """
     m = tiny_stm()
     with torch.no_grad():
-        m.log_position_weight.fill_(3.0)  # a sharp Gaussian prior: each cell reads itself
+        # a sharp Gaussian prior: each cell reads itself
+        m.log_position_weight.fill_(3.0)
         m.key_proj.weight.zero_()
         m.key_proj.bias.zero_()
         m.log_colour_weight.fill_(-20.0)
@@ -195,14 +237,17 @@ def test_propagate_shapes_and_first_frame():
         propagate(m, video.frames, video.labels[0][:-1])
 
 
-# ---------------------------------------------------------------------------------------------- two-shot pieces
+# --------------------------------------------------------------------------------------
+# two-shot pieces
 
 
 def test_nearest_labeled_merge_rule():
-    # two labeled frames: before the first -> first; after the last -> last; between -> nearest, the
-    # midpoint (5 is 2 from 3 and 2 from 7) -> the earlier one (forward propagation)
+    # two labeled frames: before the first -> first; after the last -> last; between ->
+    # nearest, the midpoint (5 is 2 from 3 and 2 from 7) -> the earlier one (forward
+    # propagation)
     assert nearest_labeled(10, [3, 7]).tolist() == [3, 3, 3, 3, 3, 3, 7, 7, 7, 7]
-    assert nearest_labeled(9, [7, 2]).tolist() == [2, 2, 2, 2, 2, 7, 7, 7, 7]  # 4.5 is no frame
+    # 4.5 is no frame
+    assert nearest_labeled(9, [7, 2]).tolist() == [2, 2, 2, 2, 2, 7, 7, 7, 7]
     assert nearest_labeled(5, [0]).tolist() == [0] * 5
     assert nearest_labeled(4, [0, 3]).tolist() == [0, 0, 3, 3]
     assert nearest_labeled(3, [0, 1, 2]).tolist() == [0, 1, 2]
@@ -213,26 +258,34 @@ def test_nearest_labeled_merge_rule():
 
 
 def test_pseudo_label_bank_takes_forward_and_backward_propagation(monkeypatch):
-    """Each frame takes the propagation from its nearest labeled frame, in the right direction."""
+    """Each frame takes the propagation from its nearest labeled frame, in the right
+    direction.
+    """
     calls = []
 
     def fake_propagate(model, frames, first_mask, **kw):
-        # encode (source frame value, direction, step) in the prediction: frames carry their index
+        # encode (source frame value, direction, step) in the prediction: frames carry
+        # their index
         idx = frames[:, 0, 0, 0]
         calls.append(idx.tolist())
         return idx[:, None, None].expand(-1, *frames.shape[-2:]).clone() / 100
 
     monkeypatch.setattr(vos_module, "propagate", fake_propagate)
     n = 10
-    frames = torch.arange(n, dtype=torch.float32)[:, None, None, None].expand(n, 3, 2, 2).clone()
+    frames = (
+        torch.arange(n, dtype=torch.float32)[:, None, None, None]
+        .expand(n, 3, 2, 2)
+        .clone()
+    )
     labeled = {3: torch.full((2, 2), 0.5), 7: torch.full((2, 2), 0.25)}
     probs, source = pseudo_label_bank(None, frames, labeled)
     assert source.tolist() == nearest_labeled(n, [3, 7]).tolist()
-    # every frame's value is its own index (the fake model returns the frame it was given) ...
+    # every frame's value is its own index (the fake model returns the frame it was
+    # given) ...
     for t in set(range(n)) - {3, 7}:
         assert float(probs[t, 0, 0]) == pytest.approx(t / 100)
-    # ... labeled frames keep their labels, and the calls ran forward from 3 to 5, backward from 3 to 0,
-    # forward from 7 to 9 and backward from 7 to 6
+    # ... labeled frames keep their labels, and the calls ran forward from 3 to 5,
+    # backward from 3 to 0, forward from 7 to 9 and backward from 7 to 6
     assert float(probs[3, 0, 0]) == 0.5 and float(probs[7, 0, 0]) == 0.25
     assert sorted(calls) == sorted([[3, 4, 5], [3, 2, 1, 0], [7, 8, 9], [7, 6]])
 
@@ -263,13 +316,20 @@ def test_ema_update():
 def test_bootstrapped_bce():
     logits = torch.tensor([[[0.0, 2.0, -3.0, 1.0]]])
     target = torch.tensor([[[1.0, 1.0, 1.0, 0.0]]])
-    per_pixel = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")[0, 0]
+    per_pixel = torch.nn.functional.binary_cross_entropy_with_logits(
+        logits, target, reduction="none"
+    )[0, 0]
     torch.testing.assert_close(bootstrapped_bce(logits, target), per_pixel.mean())
     hardest_two = per_pixel.sort(descending=True).values[:2].mean()
     torch.testing.assert_close(bootstrapped_bce(logits, target, top_p=0.5), hardest_two)
-    weight = torch.tensor([[[1.0, 1.0, 0.0, 0.0]]])  # the two hardest pixels are not supervised
-    torch.testing.assert_close(bootstrapped_bce(logits, target, weight), per_pixel[:2].mean())
-    torch.testing.assert_close(bootstrapped_bce(logits, target, weight, top_p=0.5), per_pixel[0])
+    # the two hardest pixels are not supervised
+    weight = torch.tensor([[[1.0, 1.0, 0.0, 0.0]]])
+    torch.testing.assert_close(
+        bootstrapped_bce(logits, target, weight), per_pixel[:2].mean()
+    )
+    torch.testing.assert_close(
+        bootstrapped_bce(logits, target, weight, top_p=0.5), per_pixel[0]
+    )
     assert float(bootstrapped_bce(logits, target, torch.zeros_like(target))) == 0.0
 
 
@@ -286,7 +346,8 @@ def test_sample_clips_modes():
             assert set(np.unique(clips[:, 0])) <= {4, 20}
             other = np.where(clips[:, 0] == 4, 20, 4)
             with_other = (clips[:, 1:] == other[:, None]).any(1)
-            assert 0.3 < with_other.mean() < 0.7  # half of the clips hold the other labeled frame
+            # half of the clips hold the other labeled frame
+            assert 0.3 < with_other.mean() < 0.7
             near = np.abs(clips[:, 1:] - clips[:, :1]) <= 5
             assert (near | (clips[:, 1:] == other[:, None])).all()
         if mode == "all":
@@ -301,7 +362,9 @@ def test_sample_clips_modes():
 def test_train_vos_is_deterministic():
     def run():
         m = tiny_stm(seed=3)
-        log = train_vos(m, [toy_video(n=8)], "all", 3, batch_size=2, seed=5, progress=False)
+        log = train_vos(
+            m, [toy_video(n=8)], "all", 3, batch_size=2, seed=5, progress=False
+        )
         return m, log
 
     m1, log1 = run()
@@ -317,11 +380,23 @@ def test_semi_mode_supervises_only_confident_teacher_pixels():
     video = toy_video(n=8, labeled=[0, 7])
     m = tiny_stm()
     teacher = mean_teacher(m)
-    log = train_vos(m, [video], "semi", 2, batch_size=2, seed=0, teacher=teacher, confidence=0.99,
-                    progress=False)
-    # an untrained teacher is unsure almost everywhere: few pixels of the unlabeled frames are supervised
+    log = train_vos(
+        m,
+        [video],
+        "semi",
+        2,
+        batch_size=2,
+        seed=0,
+        teacher=teacher,
+        confidence=0.99,
+        progress=False,
+    )
+    # an untrained teacher is unsure almost everywhere: few pixels of the unlabeled
+    # frames are supervised
     assert all(0 <= s < 1 for s in log.supervised)
-    log_all = train_vos(tiny_stm(), [video], "labeled", 2, batch_size=2, seed=0, progress=False)
+    log_all = train_vos(
+        tiny_stm(), [video], "labeled", 2, batch_size=2, seed=0, progress=False
+    )
     assert log_all.supervised == [1.0, 1.0]
 
 
@@ -329,13 +404,15 @@ def test_evaluate_sequence_and_label_quality_against_hand_values():
     video = toy_video()
     gt = video.labels.numpy().astype(np.uint8)
 
-
     m = tiny_stm()
     scores = evaluate_sequence(m, video.frames, gt)
     assert scores["n_frames"] == 4 and scores["probs"].shape == (6, H, W)
-    # the same numbers as j_and_f on the thresholded predictions, first and last frame excluded
+    # the same numbers as j_and_f on the thresholded predictions, first and last frame
+    # excluded
     pred = scores["probs"].numpy() >= 0.5
     ref = metrics.j_and_f(pred[1:-1], gt[1:-1] > 0)
-    assert scores["J"] == pytest.approx(ref["J"]) and scores["F"] == pytest.approx(ref["F"])
+    assert scores["J"] == pytest.approx(ref["J"]) and scores["F"] == pytest.approx(
+        ref["F"]
+    )
     q = label_quality(video.labels, gt, skip=[0])
     assert np.isnan(q[0]) and np.allclose(q[1:], 1.0)

@@ -1,11 +1,12 @@
 """Two fixes to the book's HTML, as a local Sphinx extension.
 
-1. MathJax 3 is served from the book itself instead of a CDN. Readers may be offline, and the book's browser
-   test runs with no internet. The files come from the ``django-static-mathjax`` wheel (pure static files, no
-   Django needed at run time); they are copied to ``_static/mathjax`` and ``mathjax_path`` points there.
-2. Each script is included once per page. Under Jupyter Book 1.0.4, sphinx-thebe's inline configuration script
-   is registered twice, and the second copy throws "Identifier 'THEBE_JS_URL' has already been declared" in the
-   browser on every page.
+1. MathJax 3 is served from the book itself instead of a CDN. Readers may be offline,
+   and the book's browser test runs with no internet. The files come from the
+   ``django-static-mathjax`` wheel (pure static files, no Django needed at run time);
+   they are copied to ``_static/mathjax`` and ``mathjax_path`` points there.
+2. Each script is included once per page. Under Jupyter Book 1.0.4, sphinx-thebe's
+   inline configuration script is registered twice, and the second copy throws
+   "Identifier 'THEBE_JS_URL' has already been declared" in the browser on every page.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from pathlib import Path
 def _mathjax_dir() -> Path:
     root = Path(str(resources.files("mathjax"))) / "static" / "mathjax" / "es5"
     if not (root / "tex-mml-chtml.js").is_file():
-        raise RuntimeError(f"MathJax files not found under {root}; install the book extras (make book)")
+        raise RuntimeError(
+            f"MathJax files not found under {root}; install the book extras (make book)"
+        )
     return root
 
 
@@ -36,7 +39,8 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
         return
     seen, unique = set(), []
     for script in scripts:
-        # the two copies differ only in filename None versus "" (an inline script either way)
+        # the two copies differ only in filename None versus "" (an inline script either
+        # way)
         filename = getattr(script, "filename", script) or ""
         attributes = getattr(script, "attributes", {}) or {}
         key = (str(filename), tuple(sorted((k, str(v)) for k, v in attributes.items())))

@@ -1,11 +1,12 @@
 """ECFP4 fingerprints and Tanimoto similarity, in bulk.
 
-The Tanimoto similarity of two bit vectors a and b is |a AND b| / |a OR b| = c / (|a| + |b| - c) with
-c = |a AND b|. On a (n, 2048) 0/1 matrix, all the intersections c of two sets of molecules are one matrix
-product, which is why :func:`tanimoto` is a few lines of numpy and agrees with RDKit's
-``BulkTanimotoSimilarity`` (tested).
+The Tanimoto similarity of two bit vectors a and b is |a AND b| / |a OR b| = c / (|a| +
+|b| - c) with c = |a AND b|. On a (n, 2048) 0/1 matrix, all the intersections c of two
+sets of molecules are one matrix product, which is why :func:`tanimoto` is a few lines
+of numpy and agrees with RDKit's ``BulkTanimotoSimilarity`` (tested).
 
-Used by the datasets chapter (the near-duplicate skew of random splits) and the SAE chapter.
+Used by the datasets chapter (the near-duplicate skew of random splits) and the SAE
+chapter.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ SIMILARITY_BINS: tuple[float, ...] = (0.0, 1 / 3, 2 / 3, 1.0)
 class Fingerprints:
     """Bit fingerprints of the molecules that parsed.
 
-    ``bits``: (n_valid, n_bits) uint8 0/1; ``valid``: (n_valid,) row numbers (0-based) of the input that
-    parsed, in input order; ``invalid``: (row, SMILES) of every input that RDKit could not parse.
+    ``bits``: (n_valid, n_bits) uint8 0/1; ``valid``: (n_valid,) row numbers (0-based)
+    of the input that parsed, in input order; ``invalid``: (row, SMILES) of every input
+    that RDKit could not parse.
     """
 
     bits: np.ndarray
@@ -34,10 +36,11 @@ class Fingerprints:
 
 
 def ecfp4(smiles: Sequence[str], n_bits: int = 2048, radius: int = 2) -> Fingerprints:
-    """Morgan fingerprints of radius 2 (ECFP4), ``n_bits`` long, for a sequence of SMILES.
+    """Morgan fingerprints of radius 2 (ECFP4), ``n_bits`` long, for a sequence of
+    SMILES.
 
-    An unparsable SMILES is skipped explicitly: it is listed in ``invalid`` with its row and a warning names
-    the rows, so a caller can never lose molecules silently.
+    An unparsable SMILES is skipped explicitly: it is listed in ``invalid`` with its row
+    and a warning names the rows, so a caller can never lose molecules silently.
     """
     from rdkit import Chem, RDLogger
     from rdkit.Chem import rdFingerprintGenerator
@@ -46,7 +49,8 @@ def ecfp4(smiles: Sequence[str], n_bits: int = 2048, radius: int = 2) -> Fingerp
         raise ValueError(f"n_bits must be >= 1 and radius >= 0, got {n_bits}, {radius}")
     generator = rdFingerprintGenerator.GetMorganGenerator(radius=radius, fpSize=n_bits)
     rows, valid, invalid = [], [], []
-    RDLogger.DisableLog("rdApp.*")  # parse errors are reported below, by row, instead of on stderr
+    # parse errors are reported below, by row, instead of on stderr
+    RDLogger.DisableLog("rdApp.*")
     try:
         for i, smi in enumerate(smiles):
             mol = Chem.MolFromSmiles(smi) if isinstance(smi, str) and smi else None
@@ -60,27 +64,40 @@ def ecfp4(smiles: Sequence[str], n_bits: int = 2048, radius: int = 2) -> Fingerp
     if invalid:
         shown = ", ".join(f"row {i} ({s!r})" for i, s in invalid[:10])
         more = f" and {len(invalid) - 10} more" if len(invalid) > 10 else ""
-        warnings.warn(f"{len(invalid)} SMILES could not be parsed and were skipped: {shown}{more}", stacklevel=2)
+        warnings.warn(
+            f"{len(invalid)} SMILES could not be parsed and were skipped: "
+            f"{shown}{more}",
+            stacklevel=2,
+        )
     bits = np.vstack(rows) if rows else np.zeros((0, n_bits), dtype=np.uint8)
-    return Fingerprints(bits=bits, valid=np.asarray(valid, dtype=np.int64), invalid=invalid)
+    return Fingerprints(
+        bits=bits, valid=np.asarray(valid, dtype=np.int64), invalid=invalid
+    )
 
 
 def tanimoto(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """All Tanimoto similarities between the rows of ``a`` (n_a, n_bits) and ``b`` (n_b, n_bits): (n_a, n_b).
+    """All Tanimoto similarities between the rows of ``a`` (n_a, n_bits) and ``b`` (n_b,
+    n_bits): (n_a, n_b).
 
     Two empty fingerprints have similarity 0 (as in RDKit).
     """
     a = np.asarray(a, dtype=np.float32)
     b = np.asarray(b, dtype=np.float32)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
-        raise ValueError(f"need two (n, n_bits) matrices with the same n_bits, got {a.shape} and {b.shape}")
+        raise ValueError(
+            f"need two (n, n_bits) matrices with the same n_bits, got {a.shape} and "
+            f"{b.shape}"
+        )
     inter = a @ b.T  # c = |a AND b|, exact in float32 up to 2^24 bits
     union = a.sum(1)[:, None] + b.sum(1)[None, :] - inter
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
-def max_similarity(query: np.ndarray, reference: np.ndarray, batch: int = 2048) -> np.ndarray:
-    """For each row of ``query`` (n_q, n_bits), its largest Tanimoto similarity to any row of ``reference``.
+def max_similarity(
+    query: np.ndarray, reference: np.ndarray, batch: int = 2048
+) -> np.ndarray:
+    """For each row of ``query`` (n_q, n_bits), its largest Tanimoto similarity to any
+    row of ``reference``.
 
     Returns (n_q,) float32. Computed in blocks of ``batch`` query rows to bound memory.
     """
@@ -88,12 +105,18 @@ def max_similarity(query: np.ndarray, reference: np.ndarray, batch: int = 2048) 
         raise ValueError("the reference set is empty")
     out = np.empty(len(query), dtype=np.float32)
     for start in range(0, len(query), batch):
-        out[start : start + batch] = tanimoto(query[start : start + batch], reference).max(axis=1)
+        out[start : start + batch] = tanimoto(
+            query[start : start + batch], reference
+        ).max(axis=1)
     return out
 
 
-def bin_fractions(values: np.ndarray, edges: Sequence[float] = SIMILARITY_BINS) -> np.ndarray:
-    """Fraction of ``values`` in each bin [e0, e1), [e1, e2), ..., [e_{k-1}, e_k] (the last bin is closed)."""
+def bin_fractions(
+    values: np.ndarray, edges: Sequence[float] = SIMILARITY_BINS
+) -> np.ndarray:
+    """Fraction of ``values`` in each bin [e0, e1), [e1, e2), ..., [e_{k-1}, e_k] (the
+    last bin is closed).
+    """
     values = np.asarray(values, dtype=np.float64)
     if values.size == 0:
         raise ValueError("no values to bin")

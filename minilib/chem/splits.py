@@ -1,25 +1,31 @@
-"""Train/test splits of a set of compounds, and the test-to-train similarity histogram each one achieves.
+"""Train/test splits of a set of compounds, and the test-to-train similarity histogram
+each one achieves.
 
 Three splits (SAE, ICLR 2025, arXiv 2504.09481, and the two it is compared with):
 
 - :func:`random_split`: a uniformly random test set;
-- :func:`scaffold_split`: whole Bemis-Murcko scaffold groups go to one side, the largest groups to train;
-- :func:`sae_split`: the similarity aware split. The test set is chosen by gradient descent so that the
-  histogram of each test compound's largest Tanimoto similarity to the training set matches a target
-  distribution (:func:`target_distribution`: "balanced", "mimic" or "range").
+- :func:`scaffold_split`: whole Bemis-Murcko scaffold groups go to one side, the largest
+  groups to train;
+- :func:`sae_split`: the similarity aware split. The test set is chosen by gradient
+  descent so that the histogram of each test compound's largest Tanimoto similarity to
+  the training set matches a target distribution (:func:`target_distribution`:
+  "balanced", "mimic" or "range").
 
-Each returns a :class:`Split`: train and test indices (into the fingerprint rows), every test compound's
-maximum similarity to train, the bin fractions it achieved and, given a target, the fit error (the mean
-absolute deviation of the bin fractions from the target).
+Each returns a :class:`Split`: train and test indices (into the fingerprint rows), every
+test compound's maximum similarity to train, the bin fractions it achieved and, given a
+target, the fit error (the mean absolute deviation of the bin fractions from the
+target).
 
-**Why the SAE optimiser here is fast.** The official code evaluates a dense N x N soft maximum every iteration
-(about 0.7 s per iteration for N = 4.5k on a 2-core CPU). A compound's soft maximum to the training set is
-dominated by its most similar neighbours, so :func:`sae_split` keeps each compound's ``m`` nearest neighbours
-(:func:`neighbours`, computed once in blocks) plus one tail term, the (m+1)-th similarity, that stands for the
-rest: the iteration costs O(N m) instead of O(N^2). The soft objective only steers; every ``project_every``
-iterations the ``a N`` largest weights are projected to a hard test set whose histogram is measured exactly
-(falling back to a full similarity computation for any test compound none of whose ``m`` neighbours is in
-train), and the best hard iterate is kept.
+**Why the SAE optimiser here is fast.** The official code evaluates a dense N x N soft
+maximum every iteration (about 0.7 s per iteration for N = 4.5k on a 2-core CPU). A
+compound's soft maximum to the training set is dominated by its most similar neighbours,
+so :func:`sae_split` keeps each compound's ``m`` nearest neighbours (:func:`neighbours`,
+computed once in blocks) plus one tail term, the (m+1)-th similarity, that stands for
+the rest: the iteration costs O(N m) instead of O(N^2). The soft objective only steers;
+every ``project_every`` iterations the ``a N`` largest weights are projected to a hard
+test set whose histogram is measured exactly (falling back to a full similarity
+computation for any test compound none of whose ``m`` neighbours is in train), and the
+best hard iterate is kept.
 
 Used by the SAE chapter.
 """
@@ -35,7 +41,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from minilib.chem.similarity import SIMILARITY_BINS, bin_fractions, max_similarity, tanimoto
+from minilib.chem.similarity import (
+    SIMILARITY_BINS,
+    bin_fractions,
+    max_similarity,
+    tanimoto,
+)
 
 __all__ = [
     "Neighbours",
@@ -54,19 +65,20 @@ __all__ = [
 ]
 
 
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Results and histograms
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 @dataclass
 class Split:
     """A train/test split and the similarity histogram it achieves.
 
-    ``train``, ``test``: sorted int64 row indices; ``max_sim``: (n_test,) largest Tanimoto similarity of each
-    test compound (in the order of ``test``) to the training set; ``edges``: the bin edges; ``fractions``:
-    (n_bins,) share of the test set in each bin; ``target``: (n_bins,) target fractions or None;
-    ``fit_error``: mean absolute deviation ``mean_k |fractions_k - target_k|`` (None without a target);
+    ``train``, ``test``: sorted int64 row indices; ``max_sim``: (n_test,) largest
+    Tanimoto similarity of each test compound (in the order of ``test``) to the training
+    set; ``edges``: the bin edges; ``fractions``: (n_bins,) share of the test set in
+    each bin; ``target``: (n_bins,) target fractions or None; ``fit_error``: mean
+    absolute deviation ``mean_k |fractions_k - target_k|`` (None without a target);
     ``info``: method details (seconds, iterations, the optimiser's trace, ...).
     """
 
@@ -86,17 +98,28 @@ class Split:
 
 
 def fit_error(fractions: Sequence[float], target: Sequence[float]) -> float:
-    """Mean absolute deviation of achieved bin fractions from the target: ``mean_k |f_k - E_k|``."""
+    """Mean absolute deviation of achieved bin fractions from the target: ``mean_k |f_k
+    - E_k|``.
+    """
     f, e = np.asarray(fractions, dtype=np.float64), np.asarray(target, dtype=np.float64)
     if f.shape != e.shape:
-        raise ValueError(f"fractions and target differ in shape: {f.shape} vs {e.shape}")
+        raise ValueError(
+            f"fractions and target differ in shape: {f.shape} vs {e.shape}"
+        )
     return float(np.mean(np.abs(f - e)))
 
 
-def _check_indices(n: int, train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    train, test = np.sort(np.asarray(train, dtype=np.int64)), np.sort(np.asarray(test, dtype=np.int64))
+def _check_indices(
+    n: int, train: np.ndarray, test: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    train, test = (
+        np.sort(np.asarray(train, dtype=np.int64)),
+        np.sort(np.asarray(test, dtype=np.int64)),
+    )
     if len(train) == 0 or len(test) == 0:
-        raise ValueError(f"train and test must both be non-empty, got {len(train)} and {len(test)}")
+        raise ValueError(
+            f"train and test must both be non-empty, got {len(train)} and {len(test)}"
+        )
     if np.intersect1d(train, test).size:
         raise ValueError("train and test overlap")
     if train.min() < 0 or test.min() < 0 or max(train.max(), test.max()) >= n:
@@ -113,16 +136,20 @@ def split_histogram(
     name: str = "split",
     info: dict | None = None,
 ) -> Split:
-    """Measure a split: each test compound's largest Tanimoto similarity to train, and its bin fractions.
+    """Measure a split: each test compound's largest Tanimoto similarity to train, and
+    its bin fractions.
 
-    ``bits``: (N, n_bits) 0/1 fingerprints; ``train``, ``test``: row indices. Returns a :class:`Split`.
+    ``bits``: (N, n_bits) 0/1 fingerprints; ``train``, ``test``: row indices. Returns a
+    :class:`Split`.
     """
     train, test = _check_indices(len(bits), np.asarray(train), np.asarray(test))
     ms = max_similarity(bits[test], bits[train])
     fractions = bin_fractions(ms, edges)
     t = None if target is None else np.asarray(target, dtype=np.float64)
     err = None if t is None else fit_error(fractions, t)
-    return Split(name, train, test, ms, tuple(edges), fractions, t, err, dict(info or {}))
+    return Split(
+        name, train, test, ms, tuple(edges), fractions, t, err, dict(info or {})
+    )
 
 
 def target_distribution(
@@ -136,9 +163,10 @@ def target_distribution(
     """Target bin fractions (n_bins,), summing to 1, for the SAE split.
 
     - ``"balanced"``: the same share in every bin;
-    - ``"mimic"``: the histogram ``reference`` (counts or fractions per bin, e.g. of an external test set);
-    - ``"range"``: the same share in every bin inside ``[lo, hi]`` and 0 elsewhere (bins must not straddle
-      ``lo`` or ``hi``).
+    - ``"mimic"``: the histogram ``reference`` (counts or fractions per bin, e.g. of an
+      external test set);
+    - ``"range"``: the same share in every bin inside ``[lo, hi]`` and 0 elsewhere (bins
+      must not straddle ``lo`` or ``hi``).
     """
     n_bins = len(edges) - 1
     if n_bins < 1:
@@ -147,26 +175,34 @@ def target_distribution(
         return np.full(n_bins, 1.0 / n_bins)
     if kind == "mimic":
         if reference is None or len(reference) != n_bins:
-            raise ValueError(f"'mimic' needs a reference histogram with {n_bins} values")
+            raise ValueError(
+                f"'mimic' needs a reference histogram with {n_bins} values"
+            )
         ref = np.asarray(reference, dtype=np.float64)
         if np.any(ref < 0) or ref.sum() <= 0:
-            raise ValueError("the reference histogram must be non-negative and not all zero")
+            raise ValueError(
+                "the reference histogram must be non-negative and not all zero"
+            )
         return ref / ref.sum()
     if kind == "range":
         if lo is None or hi is None or not lo < hi:
             raise ValueError("'range' needs lo < hi")
         e = np.asarray(edges, dtype=np.float64)
         inside = (e[:-1] >= lo - 1e-12) & (e[1:] <= hi + 1e-12)
-        straddle = ((e[:-1] < lo - 1e-12) & (e[1:] > lo + 1e-12)) | ((e[:-1] < hi - 1e-12) & (e[1:] > hi + 1e-12))
+        straddle = ((e[:-1] < lo - 1e-12) & (e[1:] > lo + 1e-12)) | (
+            (e[:-1] < hi - 1e-12) & (e[1:] > hi + 1e-12)
+        )
         if straddle.any() or not inside.any():
-            raise ValueError(f"[{lo}, {hi}] must be a union of whole bins of {list(edges)}")
+            raise ValueError(
+                f"[{lo}, {hi}] must be a union of whole bins of {list(edges)}"
+            )
         return inside / inside.sum()
     raise ValueError(f"kind must be 'balanced', 'mimic' or 'range', got {kind!r}")
 
 
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Random and scaffold splits
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def _n_test(n: int, test_ratio: float) -> int:
@@ -178,15 +214,21 @@ def _n_test(n: int, test_ratio: float) -> int:
     return n_test
 
 
-def random_split(n: int, test_ratio: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Uniformly random ``(train, test)`` row indices of ``n`` compounds, ``round(test_ratio * n)`` in test."""
+def random_split(
+    n: int, test_ratio: float = 0.2, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Uniformly random ``(train, test)`` row indices of ``n`` compounds,
+    ``round(test_ratio * n)`` in test.
+    """
     n_test = _n_test(n, test_ratio)
     order = np.random.default_rng(seed).permutation(n)
     return np.sort(order[n_test:]), np.sort(order[:n_test])
 
 
 def scaffolds(smiles: Sequence[str]) -> list[str | None]:
-    """Bemis-Murcko scaffold SMILES of each molecule (RDKit); ``""`` for acyclic molecules, None if unparsable."""
+    """Bemis-Murcko scaffold SMILES of each molecule (RDKit); ``""`` for acyclic
+    molecules, None if unparsable.
+    """
     from rdkit import Chem, RDLogger
     from rdkit.Chem.Scaffolds import MurckoScaffold
 
@@ -195,19 +237,29 @@ def scaffolds(smiles: Sequence[str]) -> list[str | None]:
     try:
         for smi in smiles:
             mol = Chem.MolFromSmiles(smi) if isinstance(smi, str) and smi else None
-            out.append(None if mol is None else MurckoScaffold.MurckoScaffoldSmiles(mol=mol, includeChirality=False))
+            out.append(
+                None
+                if mol is None
+                else MurckoScaffold.MurckoScaffoldSmiles(
+                    mol=mol, includeChirality=False
+                )
+            )
     finally:
         RDLogger.EnableLog("rdApp.*")
     return out
 
 
-def scaffold_split(smiles: Sequence[str], test_ratio: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
-    """Scaffold split: compounds grouped by Bemis-Murcko scaffold; groups sorted by size (largest first, ties
-    by scaffold string) fill train up to ``(1 - test_ratio) N``; the remaining, smaller groups form test.
+def scaffold_split(
+    smiles: Sequence[str], test_ratio: float = 0.2
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scaffold split: compounds grouped by Bemis-Murcko scaffold; groups sorted by size
+    (largest first, ties by scaffold string) fill train up to ``(1 - test_ratio) N``;
+    the remaining, smaller groups form test.
 
-    No scaffold is on both sides. The test set is therefore made of rare scaffolds (often singletons), the
-    usual "harder" split. Deterministic. Raises ``ValueError`` for an unparsable SMILES (pass only the rows
-    that parsed, e.g. ``Fingerprints.valid``).
+    No scaffold is on both sides. The test set is therefore made of rare scaffolds
+    (often singletons), the usual "harder" split. Deterministic. Raises ``ValueError``
+    for an unparsable SMILES (pass only the rows that parsed, e.g.
+    ``Fingerprints.valid``).
     """
     scaf = scaffolds(smiles)
     bad = [i for i, s in enumerate(scaf) if s is None]
@@ -221,21 +273,26 @@ def scaffold_split(smiles: Sequence[str], test_ratio: float = 0.2) -> tuple[np.n
     train: list[int] = []
     test: list[int] = []
     for key in sorted(groups, key=lambda s: (-len(groups[s]), s)):
-        (train if len(train) + len(groups[key]) <= n_train else test).extend(groups[key])
-    return np.sort(np.asarray(train, dtype=np.int64)), np.sort(np.asarray(test, dtype=np.int64))
+        (train if len(train) + len(groups[key]) <= n_train else test).extend(
+            groups[key]
+        )
+    return np.sort(np.asarray(train, dtype=np.int64)), np.sort(
+        np.asarray(test, dtype=np.int64)
+    )
 
 
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # The SAE optimiser
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Neighbours:
     """The ``m`` most similar other compounds of every compound.
 
-    ``index``: (N, m) int64, most similar first; ``sim``: (N, m) float32 their Tanimoto similarities;
-    ``tail``: (N,) float32, the (m+1)-th largest similarity (an upper bound on every similarity left out).
+    ``index``: (N, m) int64, most similar first; ``sim``: (N, m) float32 their Tanimoto
+    similarities; ``tail``: (N,) float32, the (m+1)-th largest similarity (an upper
+    bound on every similarity left out).
     """
 
     index: np.ndarray
@@ -244,10 +301,11 @@ class Neighbours:
 
 
 def neighbours(bits: np.ndarray, m: int = 256, block: int = 1024) -> Neighbours:
-    """The ``m`` nearest neighbours (by Tanimoto, self excluded) of every row of ``bits`` (N, n_bits).
+    """The ``m`` nearest neighbours (by Tanimoto, self excluded) of every row of
+    ``bits`` (N, n_bits).
 
-    Computed in blocks of ``block`` rows (memory ``block * N`` floats). Ties are broken by torch.topk,
-    deterministically on the CPU.
+    Computed in blocks of ``block`` rows (memory ``block * N`` floats). Ties are broken
+    by torch.topk, deterministically on the CPU.
     """
     n = len(bits)
     if n < 2:
@@ -261,7 +319,8 @@ def neighbours(bits: np.ndarray, m: int = 256, block: int = 1024) -> Neighbours:
     for start in range(0, n, block):
         rows = bits[start : start + block]
         s = torch.from_numpy(tanimoto(rows, bits))  # (b, N)
-        s[torch.arange(len(rows)), torch.arange(start, start + len(rows))] = -1.0  # exclude self
+        # exclude self
+        s[torch.arange(len(rows)), torch.arange(start, start + len(rows))] = -1.0
         values, idx = torch.topk(s, take, dim=1)
         index[start : start + len(rows)] = idx[:, :m].numpy()
         sim[start : start + len(rows)] = values[:, :m].numpy()
@@ -271,20 +330,25 @@ def neighbours(bits: np.ndarray, m: int = 256, block: int = 1024) -> Neighbours:
 
 
 def soft_max_similarity(
-    sim: torch.Tensor, train_weight: torch.Tensor, k: float, tail: torch.Tensor | None = None
+    sim: torch.Tensor,
+    train_weight: torch.Tensor,
+    k: float,
+    tail: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Soft maximum of each row's similarities to the (soft) training set, ``(N,)``.
 
-    ``R_i = (1/k) log( sum_j exp(k (1 - W_j) S_ij) + exp(k tail_i) )``, a differentiable stand-in for
-    ``max_j (1 - W_j) S_ij``: ``sim`` (N, m) holds the similarities ``S_ij`` of each row's neighbours and
-    ``train_weight`` (N, m) their ``1 - W_j``. A neighbour in test (``W_j = 1``) contributes ``exp(0)``, so
-    ``R_i >= log(m + 1) / k``. Computed with a stable logsumexp (``exp(k S)`` with k = 100 overflows float32).
-    The tail term stands for the neighbours left out, taken as in train. For 0/1 weights,
-    ``R_i -> max(max_{j in train} S_ij, tail_i)`` as ``k`` grows.
+    ``R_i = (1/k) log( sum_j exp(k (1 - W_j) S_ij) + exp(k tail_i) )``, a differentiable
+    stand-in for ``max_j (1 - W_j) S_ij``: ``sim`` (N, m) holds the similarities
+    ``S_ij`` of each row's neighbours and ``train_weight`` (N, m) their ``1 - W_j``. A
+    neighbour in test (``W_j = 1``) contributes ``exp(0)``, so ``R_i >= log(m + 1) /
+    k``. Computed with a stable logsumexp (``exp(k S)`` with k = 100 overflows float32).
+    The tail term stands for the neighbours left out, taken as in train. For 0/1
+    weights, ``R_i -> max(max_{j in train} S_ij, tail_i)`` as ``k`` grows.
 
-    The gradient reaches a neighbour's weight as ``dR_i / dW_j = -a_ij S_ij`` (``a_ij`` the softmax weight
-    of term j), without a ``1/k`` factor: a test compound pulls its most similar training neighbours towards
-    test as strongly as its own histogram term pulls on it.
+    The gradient reaches a neighbour's weight as ``dR_i / dW_j = -a_ij S_ij`` (``a_ij``
+    the softmax weight of term j), without a ``1/k`` factor: a test compound pulls its
+    most similar training neighbours towards test as strongly as its own histogram term
+    pulls on it.
     """
     terms = k * train_weight * sim
     if tail is not None:
@@ -292,9 +356,15 @@ def soft_max_similarity(
     return torch.logsumexp(terms, dim=1) / k
 
 
-def soft_histogram(values: torch.Tensor, centres: torch.Tensor, widths: torch.Tensor) -> torch.Tensor:
-    """Soft bin memberships ``p (N, K)``: ``softmax_k(-(v_i - C_k)^2 / (2 s_k^2))``; rows sum to 1."""
-    return torch.softmax(-((values[:, None] - centres[None, :]) ** 2) / (2 * widths[None, :] ** 2), dim=1)
+def soft_histogram(
+    values: torch.Tensor, centres: torch.Tensor, widths: torch.Tensor
+) -> torch.Tensor:
+    """Soft bin memberships ``p (N, K)``: ``softmax_k(-(v_i - C_k)^2 / (2 s_k^2))``;
+    rows sum to 1.
+    """
+    return torch.softmax(
+        -((values[:, None] - centres[None, :]) ** 2) / (2 * widths[None, :] ** 2), dim=1
+    )
 
 
 def _binary_entropy(logits: torch.Tensor) -> torch.Tensor:
@@ -303,8 +373,10 @@ def _binary_entropy(logits: torch.Tensor) -> torch.Tensor:
 
 
 def _hard_max_similarity(bits, nb: Neighbours, test_mask: np.ndarray) -> np.ndarray:
-    """Exact max similarity of every test compound to train: the first train neighbour in the sorted list,
-    or a full computation for rows none of whose m neighbours is in train."""
+    """Exact max similarity of every test compound to train: the first train neighbour
+    in the sorted list, or a full computation for rows none of whose m neighbours is in
+    train.
+    """
     test = np.flatnonzero(test_mask)
     is_train = ~test_mask[nb.index[test]]  # (n_test, m)
     has = is_train.any(axis=1)
@@ -337,16 +409,23 @@ def _sae_start(
     t0: float,
     bar,
 ) -> tuple[float, int, float, np.ndarray, np.ndarray, list[tuple[int, float, float]]]:
-    """One start of the SAE optimiser (see :func:`sae_split`). Returns (fit error, best iteration, seconds to
-    the best since ``t0``, test mask, test max similarities, trace of (iteration, seconds, fit error))."""
+    """One start of the SAE optimiser (see :func:`sae_split`). Returns (fit error, best
+    iteration, seconds to the best since ``t0``, test mask, test max similarities, trace
+    of (iteration, seconds, fit error)).
+    """
     n = len(bits)
     gen = torch.Generator().manual_seed(seed)
     logits = torch.full((n,), -5.0)
-    logits[torch.randperm(n, generator=gen)[:n_test]] = 5.0  # a random split, confidently
+    # a random split, confidently
+    logits[torch.randperm(n, generator=gen)[:n_test]] = 5.0
     logits.requires_grad_(True)
     opt = torch.optim.Adam([logits], lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=iterations)
-    index, sim, tail = torch.as_tensor(nb.index), torch.as_tensor(nb.sim), torch.as_tensor(nb.tail)
+    index, sim, tail = (
+        torch.as_tensor(nb.index),
+        torch.as_tensor(nb.sim),
+        torch.as_tensor(nb.tail),
+    )
     edge_t = torch.tensor(edges, dtype=torch.float32)
     centres = (edge_t[:-1] + edge_t[1:]) / 2
     widths = sigma * (edge_t[1:] - edge_t[:-1])
@@ -358,11 +437,18 @@ def _sae_start(
     for it in range(1, iterations + 1):
         opt.zero_grad(set_to_none=True)
         W = torch.sigmoid(logits)  # (N,) test membership
-        R = soft_max_similarity(sim, (1 - W)[index], k, tail)  # (N,) soft max similarity to train
-        O = (W[:, None] * soft_histogram(R, centres, widths)).sum(0) / n_test  # (K,) soft test histogram
+        # (N,) soft max similarity to train
+        R = soft_max_similarity(sim, (1 - W)[index], k, tail)
+        # (K,) soft test histogram
+        O = (W[:, None] * soft_histogram(R, centres, widths)).sum(0) / n_test
         fit = ((O[used] - e_t[used]) ** 2 / e_t[used]).sum()
         g = W.sum() / n - test_ratio  # constraint: g = 0
-        loss = fit + entropy_weight * _binary_entropy(logits).mean() + mu * g + 0.5 * penalty * g**2
+        loss = (
+            fit
+            + entropy_weight * _binary_entropy(logits).mean()
+            + mu * g
+            + 0.5 * penalty * g**2
+        )
         loss.backward()
         opt.step()
         sched.step()
@@ -371,7 +457,8 @@ def _sae_start(
             bar.update(1)
         if it % project_every == 0 or it == iterations:
             mask = np.zeros(n, dtype=bool)
-            mask[torch.topk(logits.detach(), n_test).indices.numpy()] = True  # hard projection
+            # hard projection
+            mask[torch.topk(logits.detach(), n_test).indices.numpy()] = True
             ms = _hard_max_similarity(bits, nb, mask)
             err = fit_error(bin_fractions(ms, edges), e)
             now = time.perf_counter() - t0
@@ -405,31 +492,37 @@ def sae_split(
     time_limit: float | None = None,
     progress: bool = False,
 ) -> Split:
-    """Similarity aware split: choose ``round(test_ratio * N)`` test compounds whose max-similarity-to-train
-    histogram over ``edges`` matches ``target`` (fractions per bin, e.g. from :func:`target_distribution`).
+    """Similarity aware split: choose ``round(test_ratio * N)`` test compounds whose
+    max-similarity-to-train histogram over ``edges`` matches ``target`` (fractions per
+    bin, e.g. from :func:`target_distribution`).
 
-    ``bits``: (N, n_bits) 0/1 fingerprints. Variables: one logit per compound, ``W_i = sigmoid(logit_i)`` its
-    test membership, started from a random split with logits +-5. Each iteration (Adam on the logits, cosine
-    decay of the learning rate ``lr``):
+    ``bits``: (N, n_bits) 0/1 fingerprints. Variables: one logit per compound, ``W_i =
+    sigmoid(logit_i)`` its test membership, started from a random split with logits +-5.
+    Each iteration (Adam on the logits, cosine decay of the learning rate ``lr``):
 
-    - ``R_i``: :func:`soft_max_similarity` over the ``m`` nearest neighbours weighted by ``1 - W_j``, plus a
-      tail term (see the module docstring), ``k`` the sharpness;
-    - ``O_k = sum_i W_i p_ik / n_test``, the soft test histogram, with :func:`soft_histogram` (centres the bin
-      centres, widths ``sigma`` times the bin widths);
-    - loss ``sum_{k: E_k > 0} (O_k - E_k)^2 / E_k + entropy_weight * mean_i H(W_i)`` (the binary entropy pushes
-      every weight to 0 or 1) ``+ mu * g + penalty / 2 * g^2`` with ``g = sum_i W_i / N - test_ratio``, the
-      test-ratio constraint; the Lagrange multiplier ``mu`` rises by ``penalty * g`` after every step
-      (augmented Lagrangian, dual ascent).
+    - ``R_i``: :func:`soft_max_similarity` over the ``m`` nearest neighbours weighted by
+      ``1 - W_j``, plus a tail term (see the module docstring), ``k`` the sharpness;
+    - ``O_k = sum_i W_i p_ik / n_test``, the soft test histogram, with
+      :func:`soft_histogram` (centres the bin centres, widths ``sigma`` times the bin
+      widths);
+    - loss ``sum_{k: E_k > 0} (O_k - E_k)^2 / E_k + entropy_weight * mean_i H(W_i)``
+      (the binary entropy pushes every weight to 0 or 1) ``+ mu * g + penalty / 2 *
+      g^2`` with ``g = sum_i W_i / N - test_ratio``, the test-ratio constraint; the
+      Lagrange multiplier ``mu`` rises by ``penalty * g`` after every step (augmented
+      Lagrangian, dual ascent).
 
-    Every ``project_every`` iterations the ``n_test`` largest logits become the test set (so the test ratio
-    holds exactly), its exact histogram is measured and the best iterate (smallest :func:`fit_error`) is kept.
-    The result of one start depends strongly on the random initial split, so ``restarts`` starts (seeds
-    ``seed, seed + 1, ...``) run in turn and the best is returned; the search stops as soon as a fit error
-    ``<= tol`` is reached or after ``time_limit`` seconds (the neighbour lists included).
+    Every ``project_every`` iterations the ``n_test`` largest logits become the test set
+    (so the test ratio holds exactly), its exact histogram is measured and the best
+    iterate (smallest :func:`fit_error`) is kept. The result of one start depends
+    strongly on the random initial split, so ``restarts`` starts (seeds ``seed, seed +
+    1, ...``) run in turn and the best is returned; the search stops as soon as a fit
+    error ``<= tol`` is reached or after ``time_limit`` seconds (the neighbour lists
+    included).
 
-    ``info``: ``seconds`` (total), ``seconds_neighbours``, ``seconds_to_best``, ``iterations`` (all starts),
-    ``best_start``, ``best_iteration``, ``seconds_per_iteration`` (with the projections), ``m`` and ``trace``
-    (start, iteration, seconds, fit error at every projection). Deterministic on the CPU.
+    ``info``: ``seconds`` (total), ``seconds_neighbours``, ``seconds_to_best``,
+    ``iterations`` (all starts), ``best_start``, ``best_iteration``,
+    ``seconds_per_iteration`` (with the projections), ``m`` and ``trace`` (start,
+    iteration, seconds, fit error at every projection). Deterministic on the CPU.
     """
     t0 = time.perf_counter()
     bits = np.asarray(bits)
@@ -437,17 +530,27 @@ def sae_split(
     n_test = _n_test(n, test_ratio)
     e = np.asarray(target, dtype=np.float64)
     edges = tuple(float(x) for x in edges)
-    if e.shape != (len(edges) - 1,) or np.any(e < 0) or not math.isclose(e.sum(), 1.0, abs_tol=1e-6):
-        raise ValueError(f"target must be {len(edges) - 1} non-negative fractions summing to 1, got {list(e)}")
+    if (
+        e.shape != (len(edges) - 1,)
+        or np.any(e < 0)
+        or not math.isclose(e.sum(), 1.0, abs_tol=1e-6)
+    ):
+        raise ValueError(
+            f"target must be {len(edges) - 1} non-negative fractions summing to 1, got "
+            f"{list(e)}"
+        )
     if iterations < 1 or project_every < 1 or restarts < 1:
         raise ValueError("iterations, project_every and restarts must be >= 1")
     nb = neighbours_ if neighbours_ is not None else neighbours(bits, m)
     if nb.index.shape[0] != n:
-        raise ValueError(f"neighbours are for {nb.index.shape[0]} compounds, bits for {n}")
+        raise ValueError(
+            f"neighbours are for {nb.index.shape[0]} compounds, bits for {n}"
+        )
     t_nb = time.perf_counter() - t0
     deadline = None if time_limit is None else t0 + time_limit
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the iteration is many small operations: one thread is fastest (restored below)
+    # the iteration is many small operations: one thread is fastest (restored below)
+    torch.set_num_threads(1)
     try:
         return _sae_restarts(
             bits,
@@ -476,7 +579,22 @@ def sae_split(
 
 
 def _sae_restarts(
-    bits, nb, e, edges, n_test, test_ratio, t0, t_nb, deadline, restarts, progress, *, seed, tol, iterations, **kw
+    bits,
+    nb,
+    e,
+    edges,
+    n_test,
+    test_ratio,
+    t0,
+    t_nb,
+    deadline,
+    restarts,
+    progress,
+    *,
+    seed,
+    tol,
+    iterations,
+    **kw,
 ) -> Split:
     """The starts of :func:`sae_split`, best kept."""
     bar = None
@@ -525,16 +643,30 @@ def _sae_restarts(
         "m": nb.index.shape[1],
         "trace": trace,
     }
-    return Split("sae", np.flatnonzero(~mask), np.flatnonzero(mask), ms, edges, bin_fractions(ms, edges), e, err, info)
+    return Split(
+        "sae",
+        np.flatnonzero(~mask),
+        np.flatnonzero(mask),
+        ms,
+        edges,
+        bin_fractions(ms, edges),
+        e,
+        err,
+        info,
+    )
 
 
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Exact refinement by swaps
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
-def _nearest_train(bits: np.ndarray, rows: np.ndarray, train_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exact (max similarity, index of the most similar) training compound for each of ``rows``."""
+def _nearest_train(
+    bits: np.ndarray, rows: np.ndarray, train_idx: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (max similarity, index of the most similar) training compound for each of
+    ``rows``.
+    """
     s = tanimoto(bits[rows], bits[train_idx])  # (len(rows), n_train)
     j = s.argmax(axis=1)
     return s[np.arange(len(rows)), j], train_idx[j]
@@ -555,15 +687,18 @@ def swap_refine(
 ) -> Split:
     """Improve a split's fit to its target by exact swaps that keep the test size.
 
-    Each try swaps a test compound from an over-full bin with a training compound: either one whose max
-    similarity to the rest of train (read from the neighbour lists ``nb``) would put it in an under-full bin,
-    or the nearest training compound of a test compound in an over-full bin, which then may drop to a lower
-    bin (the only way to fill the lowest bin, as in SAE's gradient step). The swap's full
-    effect is computed exactly (the compounds whose nearest training neighbour changes, and the rise of every
-    test compound's maximum through the compound that joins train) and it is kept only if the total deviation
-    ``sum_k |count_k - n_test E_k|`` falls. Stops when no bin is off by a whole compound, after ``max_tries``
-    tries or after ``time_limit`` seconds. Returns a new :class:`Split` (name kept) whose ``info["refine"]``
-    records ``tries``, ``swaps``, ``fit_error_before`` and ``seconds``; deterministic for a given ``seed``.
+    Each try swaps a test compound from an over-full bin with a training compound:
+    either one whose max similarity to the rest of train (read from the neighbour lists
+    ``nb``) would put it in an under-full bin, or the nearest training compound of a
+    test compound in an over-full bin, which then may drop to a lower bin (the only way
+    to fill the lowest bin, as in SAE's gradient step). The swap's full effect is
+    computed exactly (the compounds whose nearest training neighbour changes, and the
+    rise of every test compound's maximum through the compound that joins train) and it
+    is kept only if the total deviation ``sum_k |count_k - n_test E_k|`` falls. Stops
+    when no bin is off by a whole compound, after ``max_tries`` tries or after
+    ``time_limit`` seconds. Returns a new :class:`Split` (name kept) whose
+    ``info["refine"]`` records ``tries``, ``swaps``, ``fit_error_before`` and
+    ``seconds``; deterministic for a given ``seed``.
     """
     if split.target is None:
         raise ValueError("the split has no target to refine towards")
@@ -587,23 +722,31 @@ def swap_refine(
         if time_limit is not None and time.perf_counter() - t0 > time_limit:
             break
         tries += 1
-        over, under = np.flatnonzero(counts > goal + 0.5), np.flatnonzero(counts < goal - 0.5)
+        over, under = (
+            np.flatnonzero(counts > goal + 0.5),
+            np.flatnonzero(counts < goal - 0.5),
+        )
         if not len(over) or not len(under):
             break
         test = np.flatnonzero(mask)
         out_pool = test[np.isin(_bins(ms[test], edges), over)]
-        # a training compound's max similarity to the rest of train, from its neighbour list
+        # a training compound's max similarity to the rest of train, from its neighbour
+        # list
         train = np.flatnonzero(~mask)
         listed_train = ~mask[nb.index[train]]
         has = listed_train.any(axis=1)
-        approx = np.where(has, nb.sim[train, listed_train.argmax(axis=1)], nb.tail[train])
+        approx = np.where(
+            has, nb.sim[train, listed_train.argmax(axis=1)], nb.tail[train]
+        )
         in_pool = train[np.isin(_bins(approx, edges), under)]
         if not len(out_pool):
             break
         t = int(rng.choice(out_pool))
         if len(in_pool) and rng.random() < 0.5:
             r = int(rng.choice(in_pool))  # lands in an under-full bin itself
-        else:  # or: the nearest training compound of an over-full test compound, which may then drop a bin
+        # or: the nearest training compound of an over-full test compound, which may
+        # then drop a bin
+        else:
             r = int(arg[rng.choice(out_pool)])
             if r == t or mask[r]:
                 continue
@@ -612,14 +755,20 @@ def swap_refine(
         new_train = np.flatnonzero(~new_mask)
         stay = np.flatnonzero(new_mask & mask)  # test before and after
         new_ms, new_arg = ms.copy(), arg.copy()
-        s_t = tanimoto(bits[stay], bits[[t]])[:, 0]  # t joins train: maxima can only rise
+        # t joins train: maxima can only rise
+        s_t = tanimoto(bits[stay], bits[[t]])[:, 0]
         rise = s_t > new_ms[stay]
         new_ms[stay[rise]], new_arg[stay[rise]] = s_t[rise], t
-        lost = stay[new_arg[stay] == r]  # their nearest training compound r left: recompute exactly
+        # their nearest training compound r left: recompute exactly
+        lost = stay[new_arg[stay] == r]
         recompute = np.concatenate([lost, [r]])
-        new_ms[recompute], new_arg[recompute] = _nearest_train(bits, recompute, new_train)
+        new_ms[recompute], new_arg[recompute] = _nearest_train(
+            bits, recompute, new_train
+        )
         new_test = np.flatnonzero(new_mask)
-        new_counts = np.bincount(_bins(new_ms[new_test], edges), minlength=len(goal)).astype(np.float64)
+        new_counts = np.bincount(
+            _bins(new_ms[new_test], edges), minlength=len(goal)
+        ).astype(np.float64)
         if np.abs(new_counts - goal).sum() < np.abs(counts - goal).sum() - 1e-9:
             mask, ms, arg, counts = new_mask, new_ms, new_arg, new_counts
             swaps += 1
@@ -631,4 +780,6 @@ def swap_refine(
         "fit_error_before": split.fit_error,
         "seconds": time.perf_counter() - t0,
     }
-    return split_histogram(bits, train, test, split.edges, split.target, name=split.name, info=info)
+    return split_histogram(
+        bits, train, test, split.edges, split.target, name=split.name, info=info
+    )

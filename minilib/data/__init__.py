@@ -1,10 +1,11 @@
 """The data layer: a registry of every dataset of the book and safe loaders for each.
 
-The data root is ``$MINILIB_DATA`` (or ``data_dir=`` on any call). Every loader checks the sha256 of the
-files it reads against the registry and fails with a clear error instead of returning a half result.
+The data root is ``$MINILIB_DATA`` (or ``data_dir=`` on any call). Every loader checks
+the sha256 of the files it reads against the registry and fails with a clear error
+instead of returning a half result.
 
-Command line: ``python -m minilib.data verify`` checks every file; ``python -m minilib.data fetch NAME``
-downloads a dataset for readers who have the internet.
+Command line: ``python -m minilib.data verify`` checks every file; ``python -m
+minilib.data fetch NAME`` downloads a dataset for readers who have the internet.
 """
 
 from .chem import (
@@ -26,7 +27,13 @@ from .coco import (
     load_label_embeddings,
     multi_hot,
 )
-from .davis2017 import VOSSequence, binary_to_ids, list_sequences, load_palette_annotation, load_sequence
+from .davis2017 import (
+    VOSSequence,
+    binary_to_ids,
+    list_sequences,
+    load_palette_annotation,
+    load_sequence,
+)
 from .errors import (
     ChecksumMismatchError,
     DataError,
@@ -39,7 +46,13 @@ from .errors import (
 from .faces import YALE_CONDITIONS, load_extended_yaleb, load_face, load_yalefaces
 from .fetch import FetchReport, fetch
 from .histology import EBHI_CLASSES, ebhi_groups, load_ebhi_pair, load_ebhi_seg
-from .kuairand import FEEDBACK, LOG_COLUMNS, load_kuairand_log, load_kuairand_users, load_kuairand_videos
+from .kuairand import (
+    FEEDBACK,
+    LOG_COLUMNS,
+    load_kuairand_log,
+    load_kuairand_users,
+    load_kuairand_videos,
+)
 from .registry import DATASETS, Dataset, data_root, get, locate
 from .verify import verify, verify_files
 

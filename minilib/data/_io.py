@@ -2,8 +2,8 @@
 
 - :func:`sha256_file` hashes a file once per (size, mtime) and remembers the digest;
 - :func:`load_numpy_pickle` reads a pickle that may hold numpy arrays and nothing else;
-- :func:`read_csv_checked` reads a CSV with declared column kinds and, when a row breaks them,
-  names the file and the line;
+- :func:`read_csv_checked` reads a CSV with declared column kinds and, when a row breaks
+  them, names the file and the line;
 - :func:`read_json_checked` reads JSON and names the line of a syntax error.
 """
 
@@ -33,14 +33,18 @@ def _cache_key(p: Path) -> tuple:
 
 
 def remember_sha256(path: Path | str, digest: str) -> None:
-    """Record the digest of a file just written (and hashed while writing), so it is not read again."""
+    """Record the digest of a file just written (and hashed while writing), so it is not
+    read again.
+    """
     _HASH_CACHE[_cache_key(Path(path))] = digest
 
 
 def sha256_file(path: Path | str, *, chunk: int = 1 << 20) -> str:
-    """Return the hex sha256 of a file, cached by (path, size, mtime, inode, ctime) for the life of the process.
+    """Return the hex sha256 of a file, cached by (path, size, mtime, inode, ctime) for
+    the life of the process.
 
-    A file replaced through a rename (as every download here is) gets a new inode, so it is hashed again.
+    A file replaced through a rename (as every download here is) gets a new inode, so it
+    is hashed again.
     """
     p = Path(path)
     key = _cache_key(p)
@@ -53,10 +57,13 @@ def sha256_file(path: Path | str, *, chunk: int = 1 << 20) -> str:
     return _HASH_CACHE[key]
 
 
-# ----------------------------------------------------------------------------------------- pickles
+# --------------------------------------------------------------------------------------
+# pickles
+
 
 def _numpy_multiarray():
-    try:  # numpy >= 2 keeps the implementation in numpy._core; old pickles name numpy.core
+    # numpy >= 2 keeps the implementation in numpy._core; old pickles name numpy.core
+    try:
         from numpy._core import multiarray
     except ImportError:  # pragma: no cover - numpy 1.x
         from numpy.core import multiarray
@@ -67,8 +74,11 @@ _ALLOWED_GLOBALS = {
     ("numpy", "ndarray"): lambda: np.ndarray,
     ("numpy", "dtype"): lambda: np.dtype,
     ("numpy.core.multiarray", "_reconstruct"): lambda: _numpy_multiarray()._reconstruct,
-    ("numpy._core.multiarray", "_reconstruct"): lambda: _numpy_multiarray()._reconstruct,
-    # protocol 5 pickles rebuild an array from its raw bytes; protocol 2 encodes those bytes through _codecs
+    ("numpy._core.multiarray", "_reconstruct"): lambda: (
+        _numpy_multiarray()._reconstruct
+    ),
+    # protocol 5 pickles rebuild an array from its raw bytes; protocol 2 encodes those
+    # bytes through _codecs
     ("numpy.core.numeric", "_frombuffer"): lambda: _numpy_numeric()._frombuffer,
     ("numpy._core.numeric", "_frombuffer"): lambda: _numpy_numeric()._frombuffer,
     ("_codecs", "encode"): lambda: _latin1_encode,
@@ -84,20 +94,32 @@ def _numpy_numeric():
 
 
 def _latin1_encode(text: str, encoding: str = "utf-8") -> bytes:
-    """``_codecs.encode`` as protocol-2 pickles use it (text to bytes), restricted to text codecs."""
-    if not isinstance(text, str) or encoding not in ("latin1", "latin-1", "utf-8", "utf8"):
-        raise UnsafePickleError(f"refusing _codecs.encode({type(text).__name__}, {encoding!r}) in a pickle")
+    """``_codecs.encode`` as protocol-2 pickles use it (text to bytes), restricted to
+    text codecs.
+    """
+    if not isinstance(text, str) or encoding not in (
+        "latin1",
+        "latin-1",
+        "utf-8",
+        "utf8",
+    ):
+        raise UnsafePickleError(
+            f"refusing _codecs.encode({type(text).__name__}, {encoding!r}) in a pickle"
+        )
     return text.encode(encoding)
 
 
 class _NumpyOnlyUnpickler(pickle.Unpickler):
-    """An unpickler whose only importable names rebuild numpy arrays; anything else is refused."""
+    """An unpickler whose only importable names rebuild numpy arrays; anything else is
+    refused.
+    """
 
     def find_class(self, module: str, name: str):
         factory = _ALLOWED_GLOBALS.get((module, name))
         if factory is None:
             raise UnsafePickleError(
-                f"refusing to unpickle {module}.{name}: only numpy arrays are allowed in this file"
+                f"refusing to unpickle {module}.{name}: only numpy arrays are allowed "
+                "in this file"
             )
         return factory()
 
@@ -105,26 +127,36 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
 def _check_arrays_only(obj: Any, path: Path) -> None:
     if isinstance(obj, np.ndarray):
         if obj.dtype.hasobject:
-            raise UnsafePickleError(f"{path}: the pickled array has dtype object; only numeric arrays are allowed")
+            raise UnsafePickleError(
+                f"{path}: the pickled array has dtype object; only numeric arrays are "
+                "allowed"
+            )
         return
     if isinstance(obj, Mapping):
         for k, v in obj.items():
             if not isinstance(k, str | int):
-                raise UnsafePickleError(f"{path}: dictionary key of type {type(k).__name__} is not allowed")
+                raise UnsafePickleError(
+                    f"{path}: dictionary key of type {type(k).__name__} is not allowed"
+                )
             _check_arrays_only(v, path)
         return
     if isinstance(obj, list | tuple):
         for v in obj:
             _check_arrays_only(v, path)
         return
-    raise UnsafePickleError(f"{path}: the pickle holds a {type(obj).__name__}; only numpy arrays are allowed")
+    raise UnsafePickleError(
+        f"{path}: the pickle holds a {type(obj).__name__}; only numpy arrays are "
+        "allowed"
+    )
 
 
 def load_numpy_pickle(path: Path | str, *, encoding: str = "latin1") -> Any:
-    """Unpickle a file that holds numpy arrays (alone, or in plain dicts and lists) and nothing else.
+    """Unpickle a file that holds numpy arrays (alone, or in plain dicts and lists) and
+    nothing else.
 
-    ``encoding="latin1"`` reads arrays pickled under Python 2 (the Davis and KIBA ``Y`` files). Any other
-    global (a class, a function, ``os.system``) raises :class:`UnsafePickleError` before it is ever called.
+    ``encoding="latin1"`` reads arrays pickled under Python 2 (the Davis and KIBA ``Y``
+    files). Any other global (a class, a function, ``os.system``) raises
+    :class:`UnsafePickleError` before it is ever called.
     """
     p = Path(path)
     data = p.read_bytes()
@@ -132,13 +164,22 @@ def load_numpy_pickle(path: Path | str, *, encoding: str = "latin1") -> Any:
         obj = _NumpyOnlyUnpickler(io.BytesIO(data), encoding=encoding).load()
     except UnsafePickleError as e:
         raise UnsafePickleError(f"{p}: {e}") from None
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as e:
-        raise MalformedDataError(p, f"not a readable numpy pickle ({type(e).__name__}: {e})") from None
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        AttributeError,
+    ) as e:
+        raise MalformedDataError(
+            p, f"not a readable numpy pickle ({type(e).__name__}: {e})"
+        ) from None
     _check_arrays_only(obj, p)
     return obj
 
 
-# -------------------------------------------------------------------------------------------- CSV
+# --------------------------------------------------------------------------------------
+# CSV
 
 _KINDS = {"int", "float", "str"}
 
@@ -167,7 +208,9 @@ def _check_value(kind: str, value: str, nullable: bool) -> str | None:
     return None
 
 
-def _find_bad_row(path: Path, columns: Mapping[str, str], header: bool, nullable: set[str]) -> MalformedDataError:
+def _find_bad_row(
+    path: Path, columns: Mapping[str, str], header: bool, nullable: set[str]
+) -> MalformedDataError:
     names = list(columns)
     with open(path, newline="", encoding="utf-8", errors="strict") as f:
         reader = csv.reader(f)
@@ -178,7 +221,9 @@ def _find_bad_row(path: Path, columns: Mapping[str, str], header: bool, nullable
                 return MalformedDataError(path, "the file is empty (no header)", line=1)
             missing = [c for c in names if c not in head]
             if missing:
-                return MalformedDataError(path, f"header lacks the columns {missing}", line=1)
+                return MalformedDataError(
+                    path, f"header lacks the columns {missing}", line=1
+                )
             index = [head.index(c) for c in names]
             width = len(head)
         else:
@@ -187,12 +232,18 @@ def _find_bad_row(path: Path, columns: Mapping[str, str], header: bool, nullable
         for row in reader:
             line = reader.line_num
             if len(row) != width:
-                return MalformedDataError(path, f"expected {width} fields, found {len(row)}", line=line)
+                return MalformedDataError(
+                    path, f"expected {width} fields, found {len(row)}", line=line
+                )
             for name, i in zip(names, index, strict=True):
                 why = _check_value(columns[name], row[i], name in nullable)
                 if why:
-                    return MalformedDataError(path, f"column {name!r}: {why}", line=line)
-    return MalformedDataError(path, "pandas could not parse the file, but no single bad row was found")
+                    return MalformedDataError(
+                        path, f"column {name!r}: {why}", line=line
+                    )
+    return MalformedDataError(
+        path, "pandas could not parse the file, but no single bad row was found"
+    )
 
 
 def read_csv_checked(
@@ -205,25 +256,37 @@ def read_csv_checked(
 ) -> pd.DataFrame:
     """Read a CSV whose columns have declared kinds ("int", "float" or "str").
 
-    With ``header=False`` the file has exactly these columns, in this order. Values of non-nullable int
-    and float columns must be present and finite (nullable ones may be empty or NaN, never infinite). A row
-    with the wrong number of fields or a value of the wrong kind
-    raises :class:`MalformedDataError` naming the file and its 1-based line (the header is line 1).
-    Returns the frame with the declared columns (and, with a header, any others the file has).
+    With ``header=False`` the file has exactly these columns, in this order. Values of
+    non-nullable int and float columns must be present and finite (nullable ones may be
+    empty or NaN, never infinite). A row with the wrong number of fields or a value of
+    the wrong kind raises :class:`MalformedDataError` naming the file and its 1-based
+    line (the header is line 1). Returns the frame with the declared columns (and, with
+    a header, any others the file has).
     """
     p = Path(path)
     for kind in columns.values():
         if kind not in _KINDS:
-            raise ValueError(f"unknown column kind {kind!r}; use one of {sorted(_KINDS)}")
+            raise ValueError(
+                f"unknown column kind {kind!r}; use one of {sorted(_KINDS)}"
+            )
     nullable = set(nullable)
     dtype = {c: ("string" if k == "str" else "float64") for c, k in columns.items()}
     kwargs = dict(read_kwargs or {})
     try:
         if header:
-            df = pd.read_csv(p, dtype=dtype, keep_default_na=False, na_values=[""], **kwargs)
+            df = pd.read_csv(
+                p, dtype=dtype, keep_default_na=False, na_values=[""], **kwargs
+            )
         else:
-            df = pd.read_csv(p, header=None, names=list(columns), dtype=dtype, keep_default_na=False,
-                             na_values=[""], **kwargs)
+            df = pd.read_csv(
+                p,
+                header=None,
+                names=list(columns),
+                dtype=dtype,
+                keep_default_na=False,
+                na_values=[""],
+                **kwargs,
+            )
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError):
         raise _find_bad_row(p, columns, header, nullable) from None
     missing = [c for c in columns if c not in df.columns]
@@ -240,7 +303,9 @@ def read_csv_checked(
         if bad.any():
             raise _find_bad_row(p, columns, header, nullable)
         if kind == "int":
-            df[c] = col.astype("Int64" if c in nullable and col.isna().any() else "int64")
+            df[c] = col.astype(
+                "Int64" if c in nullable and col.isna().any() else "int64"
+            )
     return df
 
 
@@ -250,6 +315,8 @@ def read_json_checked(path: Path | str) -> Any:
     try:
         return json.loads(p.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
-        raise MalformedDataError(p, f"invalid JSON: {e.msg} (column {e.colno})", line=e.lineno) from None
+        raise MalformedDataError(
+            p, f"invalid JSON: {e.msg} (column {e.colno})", line=e.lineno
+        ) from None
     except UnicodeDecodeError as e:
         raise MalformedDataError(p, f"not UTF-8 text ({e})") from None

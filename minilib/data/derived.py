@@ -1,8 +1,8 @@
 """Builders of the few files that the data mirror's curators wrote themselves.
 
-``python -m minilib.data fetch`` downloads every file that exists upstream and rebuilds these from the
-others, byte for byte (the tests compare them with the registry's sha256). Each builder takes the dataset
-folder and returns the file's bytes.
+``python -m minilib.data fetch`` downloads every file that exists upstream and rebuilds
+these from the others, byte for byte (the tests compare them with the registry's
+sha256). Each builder takes the dataset folder and returns the file's bytes.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ def _lines(names) -> bytes:
 
 
 def coco_labels_txt(root: Path) -> bytes:
-    """Row order of the ML-GCN COCO files: the 80 category names, sorted alphabetically."""
+    """Row order of the ML-GCN COCO files: the 80 category names, sorted
+    alphabetically.
+    """
     return _lines(sorted(COCO_CLASSES))
 
 
@@ -46,15 +48,20 @@ def davis2017_train_present_txt(root: Path) -> bytes:
 
 
 def davis2017_val_present_txt(root: Path) -> bytes:
-    """The val sequences of ``val.txt`` whose frames are in this folder (needs ``val.txt`` first)."""
+    """The val sequences of ``val.txt`` whose frames are in this folder (needs
+    ``val.txt`` first).
+    """
     return _present(root, "val.txt")
 
 
-EBHI_NAME = re.compile(r"GT(?P<prefix>[A-Za-z]*)(?P<case_id>\d+)-(?P<section>\d+)-400-(?P<patch>\d+)")
+EBHI_NAME = re.compile(
+    r"GT(?P<prefix>[A-Za-z]*)(?P<case_id>\d+)-(?P<section>\d+)-400-(?P<patch>\d+)"
+)
 
 
 def ebhi_manifest_csv(root: Path) -> bytes:
-    """One row per image+mask pair: paths, class, and the case, section, patch and group parsed from the name.
+    """One row per image+mask pair: paths, class, and the case, section, patch and group
+    parsed from the name.
 
     ``group`` (the name without its patch index) stands for one slide.
     """
@@ -66,7 +73,17 @@ def ebhi_manifest_csv(root: Path) -> bytes:
             raise ValueError(f"unexpected EBHI-Seg file name: {image}")
         rel = image.relative_to(root).as_posix()
         mask = f"EBHI-SEG/{cls}/label/{image.name}"
-        rows.append([rel, mask, cls, m["case_id"], m["section"], m["patch"], image.stem.rsplit("-", 1)[0]])
+        rows.append(
+            [
+                rel,
+                mask,
+                cls,
+                m["case_id"],
+                m["section"],
+                m["patch"],
+                image.stem.rsplit("-", 1)[0],
+            ]
+        )
     rows.sort()
     buf = io.StringIO()
     writer = csv.writer(buf)

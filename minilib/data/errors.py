@@ -1,6 +1,7 @@
 """Errors of the data layer. Each one says what is wrong, where, and what to do next.
 
-Every loader in :mod:`minilib.data` raises one of these rather than returning a half result.
+Every loader in :mod:`minilib.data` raises one of these rather than returning a half
+result.
 """
 
 from __future__ import annotations
@@ -15,12 +16,19 @@ class DataError(Exception):
 class DatasetNotFoundError(DataError, FileNotFoundError):
     """The data root, a dataset folder or one of its files is missing.
 
-    The message names the dataset, the missing ``what`` and its path, then how to get it; ``statement``
-    replaces the "... not found: path" part when the problem is better said another way.
+    The message names the dataset, the missing ``what`` and its path, then how to get
+    it; ``statement`` replaces the "... not found: path" part when the problem is better
+    said another way.
     """
 
-    def __init__(self, dataset: str, path: Path | str, how_to_get: str, what: str = "file",
-                 statement: str | None = None):
+    def __init__(
+        self,
+        dataset: str,
+        path: Path | str,
+        how_to_get: str,
+        what: str = "file",
+        statement: str | None = None,
+    ):
         self.dataset = dataset
         self.path = Path(path)
         self.how_to_get = how_to_get
@@ -56,17 +64,25 @@ class MalformedDataError(DataError, ValueError):
 
 
 class UnsafePickleError(DataError):
-    """A pickle asks for a Python object other than a numpy array; it is refused, never executed."""
+    """A pickle asks for a Python object other than a numpy array; it is refused, never
+    executed.
+    """
 
 
 class UnsafeArchiveError(DataError):
-    """An archive member would be written outside the destination folder (path traversal) or is a link."""
+    """An archive member would be written outside the destination folder (path
+    traversal) or is a link.
+    """
 
 
 class DownloadError(DataError):
-    """A download failed for good (after the retries): names the dataset, the URL, the local file and the cause."""
+    """A download failed for good (after the retries): names the dataset, the URL, the
+    local file and the cause.
+    """
 
-    def __init__(self, dataset: str, url: str, path: Path | str, cause: str, attempts: int = 1):
+    def __init__(
+        self, dataset: str, url: str, path: Path | str, cause: str, attempts: int = 1
+    ):
         self.dataset = dataset
         self.url = url
         self.path = Path(path)
@@ -77,6 +93,7 @@ class DownloadError(DataError):
             f"dataset {dataset!r}: could not download {url}\n"
             f"  to {self.path}\n"
             f"  last error ({tries}): {cause}\n"
-            f"  Check the network and run `python -m minilib.data fetch {dataset}` again, or download the file "
+            f"  Check the network and run `python -m minilib.data fetch {dataset}` "
+            "again, or download the file "
             f"by hand and put it at that path."
         )

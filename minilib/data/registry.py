@@ -1,14 +1,18 @@
-"""The registry: every dataset of the book, its files and their sha256, licence, citation and sources.
+"""The registry: every dataset of the book, its files and their sha256, licence,
+citation and sources.
 
-A dataset lives in ``$MINILIB_DATA/<folder>/`` in its original layout. The sha256 of every file is in
-``minilib/data/checksums/<name>.sha256`` (written from the data mirror and committed). Each dataset records
+A dataset lives in ``$MINILIB_DATA/<folder>/`` in its original layout. The sha256 of
+every file is in ``minilib/data/checksums/<name>.sha256`` (written from the data mirror
+and committed). Each dataset records
 
 - ``url``: the official home or download page, for people;
-- ``sources``: where ``python -m minilib.data fetch NAME`` downloads the exact bytes from. Where the
-  official host serves the very files (COCO images), it is used; otherwise the pinned commit of the
-  repository that the file was taken from (see the dataset's ``SOURCE.md``);
-- ``builders``: the few small files that the mirror's curators wrote themselves (split lists, a
-  manifest, label-order lists); ``fetch`` rebuilds them byte for byte from the other files.
+- ``sources``: where ``python -m minilib.data fetch NAME`` downloads the exact bytes
+  from. Where the official host serves the very files (COCO images), it is used;
+  otherwise the pinned commit of the repository that the file was taken from (see the
+  dataset's ``SOURCE.md``);
+- ``builders``: the few small files that the mirror's curators wrote themselves (split
+  lists, a manifest, label-order lists); ``fetch`` rebuilds them byte for byte from the
+  other files.
 
 Used by every chapter through the loaders; :func:`locate` is the one door to a file.
 """
@@ -33,10 +37,11 @@ ENV_VAR = "MINILIB_DATA"
 class RemoteFiles:
     """Files downloaded one by one.
 
-    For every registry file whose local path starts with ``local_prefix`` and matches ``pattern``
-    (fnmatch, on the local path), the remote path is ``remote_prefix + rest + remote_suffix`` where
-    ``rest`` is the local path after ``local_prefix``; the URL is ``url_template.format(path=<quoted
-    remote path>)``. A prefix may be a whole file name (then ``rest`` is empty).
+    For every registry file whose local path starts with ``local_prefix`` and matches
+    ``pattern`` (fnmatch, on the local path), the remote path is ``remote_prefix + rest
+    + remote_suffix`` where ``rest`` is the local path after ``local_prefix``; the URL
+    is ``url_template.format(path=<quoted remote path>)``. A prefix may be a whole file
+    name (then ``rest`` is empty).
     """
 
     url_template: str
@@ -48,11 +53,12 @@ class RemoteFiles:
 
 @dataclass(frozen=True)
 class RemoteArchive:
-    """One archive (.tar, .tar.gz, .tgz or .zip) whose members are mapped onto local paths.
+    """One archive (.tar, .tar.gz, .tgz or .zip) whose members are mapped onto local
+    paths.
 
-    ``members`` maps an archive path prefix to a local path prefix; other members are skipped. When
-    ``sha256`` is known the archive itself is checked; the extracted files are always checked against
-    the registry.
+    ``members`` maps an archive path prefix to a local path prefix; other members are
+    skipped. When ``sha256`` is known the archive itself is checked; the extracted files
+    are always checked against the registry.
     """
 
     url: str
@@ -71,9 +77,9 @@ def _github_raw(repo: str, commit: str) -> str:
 class Dataset:
     """One dataset folder under the data root.
 
-    ``name`` is the registry key, ``folder`` its path under the root, ``bibkeys`` its entries in
-    ``book/references.bib``. ``docs`` are documentation files (``SOURCE.md``): checked when present,
-    never required, never downloaded.
+    ``name`` is the registry key, ``folder`` its path under the root, ``bibkeys`` its
+    entries in ``book/references.bib``. ``docs`` are documentation files
+    (``SOURCE.md``): checked when present, never required, never downloaded.
     """
 
     name: str
@@ -84,7 +90,9 @@ class Dataset:
     bibkeys: tuple[str, ...]
     url: str
     sources: tuple[Source, ...]
-    builders: Mapping[str, Callable[[Path], bytes]] = field(default_factory=dict, compare=False, hash=False)
+    builders: Mapping[str, Callable[[Path], bytes]] = field(
+        default_factory=dict, compare=False, hash=False
+    )
     docs: tuple[str, ...] = ("SOURCE.md",)
 
     @property
@@ -98,25 +106,38 @@ class Dataset:
         return sorted(p for p in self.checksums if p not in self.docs)
 
     def how_to_get(self) -> str:
-        """One sentence for error messages: where the dataset is expected and how to obtain it."""
+        """One sentence for error messages: where the dataset is expected and how to
+        obtain it.
+        """
         return (
-            f"Set {ENV_VAR} to the folder that holds '{self.folder}/' (the book's commands use ../shared/data "
-            f"when it exists), or download it with `python -m minilib.data fetch {self.name}` "
+            f"Set {ENV_VAR} to the folder that holds '{self.folder}/' (the book's "
+            "commands use ../shared/data "
+            "when it exists), or download it with `python -m minilib.data fetch "
+            f"{self.name}` "
             f"(official page: {self.url})."
         )
 
     def root(self, data_dir: str | os.PathLike | None = None) -> Path:
-        """The dataset folder; raises :class:`DatasetNotFoundError` when it is missing."""
+        """The dataset folder; raises :class:`DatasetNotFoundError` when it is
+        missing.
+        """
         base = data_root(data_dir, dataset=self.name)
         folder = base / self.folder
         if not folder.is_dir():
-            raise DatasetNotFoundError(self.name, folder, self.how_to_get(), what="dataset folder")
+            raise DatasetNotFoundError(
+                self.name, folder, self.how_to_get(), what="dataset folder"
+            )
         return folder
 
 
 @cache
 def _read_checksums(name: str) -> dict[str, str]:
-    text = resources.files("minilib.data").joinpath("checksums").joinpath(f"{name}.sha256").read_text()
+    text = (
+        resources.files("minilib.data")
+        .joinpath("checksums")
+        .joinpath(f"{name}.sha256")
+        .read_text()
+    )
     out = {}
     for line in text.splitlines():
         digest, rel = line.split("  ", 1)
@@ -124,24 +145,34 @@ def _read_checksums(name: str) -> dict[str, str]:
     return out
 
 
-def data_root(data_dir: str | os.PathLike | None = None, *, dataset: str = "(any)") -> Path:
-    """The data root: ``data_dir`` when given, else ``$MINILIB_DATA``; it must be an existing folder."""
+def data_root(
+    data_dir: str | os.PathLike | None = None, *, dataset: str = "(any)"
+) -> Path:
+    """The data root: ``data_dir`` when given, else ``$MINILIB_DATA``; it must be an
+    existing folder.
+    """
     if data_dir is None:
         env = os.environ.get(ENV_VAR)
         if not env:
             raise DatasetNotFoundError(
                 dataset,
                 f"${ENV_VAR}",
-                f"Set {ENV_VAR} to the folder that holds the datasets (`make book` and `make test` use "
+                f"Set {ENV_VAR} to the folder that holds the datasets (`make book` and "
+                "`make test` use "
                 f"../shared/data when it exists), or pass data_dir=...; "
                 f"`python -m minilib.data fetch NAME` downloads a dataset.",
-                statement=f"no data root: {ENV_VAR} is not set and no data_dir was given",
+                statement=(
+                    f"no data root: {ENV_VAR} is not set and no data_dir was given"
+                ),
             )
         data_dir = env
     root = Path(data_dir).expanduser().resolve()
     if not root.is_dir():
         raise DatasetNotFoundError(
-            dataset, root, f"The data root must be an existing folder; set {ENV_VAR} or data_dir to one.",
+            dataset,
+            root,
+            f"The data root must be an existing folder; set {ENV_VAR} or data_dir to "
+            "one.",
             what="data root",
         )
     return root
@@ -152,16 +183,24 @@ def get(name: str) -> Dataset:
     try:
         return DATASETS[name]
     except KeyError:
-        raise KeyError(f"unknown dataset {name!r}; known datasets: {', '.join(sorted(DATASETS))}") from None
+        raise KeyError(
+            f"unknown dataset {name!r}; known datasets: {', '.join(sorted(DATASETS))}"
+        ) from None
 
 
-def locate(name: str, *relpaths: str, data_dir: str | os.PathLike | None = None, verify: bool = True):
-    """Return the path of each registered file ``relpaths`` of dataset ``name`` (one path for one name).
+def locate(
+    name: str,
+    *relpaths: str,
+    data_dir: str | os.PathLike | None = None,
+    verify: bool = True,
+):
+    """Return the path of each registered file ``relpaths`` of dataset ``name`` (one
+    path for one name).
 
-    Missing files raise :class:`DatasetNotFoundError` (dataset, path, how to get it); with ``verify``
-    each file's sha256 is compared with the registry and a difference raises
-    :class:`ChecksumMismatchError` naming the file and both digests. With no ``relpaths`` the dataset
-    folder is returned.
+    Missing files raise :class:`DatasetNotFoundError` (dataset, path, how to get it);
+    with ``verify`` each file's sha256 is compared with the registry and a difference
+    raises :class:`ChecksumMismatchError` naming the file and both digests. With no
+    ``relpaths`` the dataset folder is returned.
     """
     ds = get(name)
     root = ds.root(data_dir)
@@ -184,11 +223,15 @@ def locate(name: str, *relpaths: str, data_dir: str | os.PathLike | None = None,
 
 
 def matching(name: str, pattern: str) -> list[str]:
-    """Registered files of ``name`` whose relative path matches the fnmatch ``pattern``, sorted."""
+    """Registered files of ``name`` whose relative path matches the fnmatch ``pattern``,
+    sorted.
+    """
     return [p for p in get(name).files if fnmatch.fnmatch(p, pattern)]
 
 
-# ------------------------------------------------------------------------------------------ builders
+# --------------------------------------------------------------------------------------
+# builders
+
 
 def _derived(func_name: str) -> Callable[[Path], bytes]:
     def build(root: Path) -> bytes:
@@ -200,24 +243,40 @@ def _derived(func_name: str) -> Callable[[Path], bytes]:
     return build
 
 
-# ------------------------------------------------------------------------------------------ datasets
+# --------------------------------------------------------------------------------------
+# datasets
 
 _SAE = _github_raw("Amshoreline/SAE", "9dec17b16f507bce2bf7cdcba03bf52ce33ad38a")
 _SAE_CITE = (
-    "Zhang, C., Hu, Z., Jiang, C., Chen, W., Xu, J., Zhang, S. (2025). Rethinking the generalization of drug "
+    "Zhang, C., Hu, Z., Jiang, C., Chen, W., Xu, J., Zhang, S. (2025). Rethinking the "
+    "generalization of drug "
     "target affinity prediction algorithms via similarity aware evaluation. ICLR 2025."
 )
-_KUAISIM = _github_raw("Applied-Machine-Learning-Lab/KuaiSim", "2ae32aa25a0aac103194a66e6864e3d2ac6d6580")
-_KUAIRAND_1K_LOG = _github_raw("RobertDeLaCruzNEU/CS7180-GROUP-007-RecSys", "c059823aeae253453822f62f2a0ceda13b8b7c36")
+_KUAISIM = _github_raw(
+    "Applied-Machine-Learning-Lab/KuaiSim", "2ae32aa25a0aac103194a66e6864e3d2ac6d6580"
+)
+_KUAIRAND_1K_LOG = _github_raw(
+    "RobertDeLaCruzNEU/CS7180-GROUP-007-RecSys",
+    "c059823aeae253453822f62f2a0ceda13b8b7c36",
+)
 _DEEPDTA = _github_raw("hkmztrk/DeepDTA", "a546a8433a6822e958f36171c4356ad6f414d623")
 _SAE_URL = "https://github.com/Amshoreline/SAE"
 
 
-def _sae(name: str, file: str, target: str, bibkeys: tuple[str, ...], origin: str) -> Dataset:
-    licence = f"no licence stated (Amshoreline/SAE); research use with citation; {origin}"
+def _sae(
+    name: str, file: str, target: str, bibkeys: tuple[str, ...], origin: str
+) -> Dataset:
+    licence = (
+        f"no licence stated (Amshoreline/SAE); research use with citation; {origin}"
+    )
     return Dataset(
-        name=name, folder=name, title=f"SAE benchmark: {target}", licence=licence, citation=_SAE_CITE,
-        bibkeys=bibkeys, url=_SAE_URL,
+        name=name,
+        folder=name,
+        title=f"SAE benchmark: {target}",
+        licence=licence,
+        citation=_SAE_CITE,
+        bibkeys=bibkeys,
+        url=_SAE_URL,
         sources=(RemoteFiles(_SAE, f"demo_input/{file}", file),),
     )
 
@@ -228,44 +287,87 @@ for _ds in [
     Dataset(
         name="kuairand",
         folder="kuairand",
-        title="KuaiRand: KuaiRand-Pure feature tables and the KuaiRand-1K random-exposure log",
+        title=(
+            "KuaiRand: KuaiRand-Pure feature tables and the KuaiRand-1K "
+            "random-exposure log"
+        ),
         licence="CC BY-SA 4.0",
-        citation="Gao, C. et al. (2022). KuaiRand: An Unbiased Sequential Recommendation Dataset with Randomly "
-        "Exposed Videos. CIKM 2022.",
+        citation=(
+            "Gao, C. et al. (2022). KuaiRand: An Unbiased Sequential Recommendation "
+            "Dataset with Randomly Exposed Videos. CIKM 2022."
+        ),
         bibkeys=("gao2022kuairand",),
         url="https://kuairand.com/",
         sources=(
-            RemoteFiles(_KUAISIM,
-                        "dataset/kuairand/kuairand-Pure/data/", "", pattern="*_pure.csv"),
-            RemoteFiles(_KUAISIM,
-                        "dataset/kuairand/kuairand-Pure/LICENSE", "LICENSE"),
-            RemoteFiles(_KUAIRAND_1K_LOG,
-                        "data/KuaiRand-1K/data/log_random_4_22_to_5_08_1k.csv", "log_random_4_22_to_5_08_1k.csv"),
+            RemoteFiles(
+                _KUAISIM,
+                "dataset/kuairand/kuairand-Pure/data/",
+                "",
+                pattern="*_pure.csv",
+            ),
+            RemoteFiles(_KUAISIM, "dataset/kuairand/kuairand-Pure/LICENSE", "LICENSE"),
+            RemoteFiles(
+                _KUAIRAND_1K_LOG,
+                "data/KuaiRand-1K/data/log_random_4_22_to_5_08_1k.csv",
+                "log_random_4_22_to_5_08_1k.csv",
+            ),
         ),
     ),
-    _sae("sae_ic50_egfr", "IC50_EGFR.csv", "IC50 for EGFR", ("zhang2025sae", "gilson2016bindingdb"),
-         "BindingDB records (terms: free use with citation)"),
-    _sae("sae_ic50_bace1", "IC50_BACE1.csv", "IC50 for BACE1", ("zhang2025sae", "gilson2016bindingdb"),
-         "BindingDB records (terms: free use with citation)"),
-    _sae("sae_ki_ca1", "Ki_Carbonic_anhydrase_I.csv", "Ki for carbonic anhydrase I", ("zhang2025sae",),
-         "origin of the records not stated upstream"),
-    _sae("sae_ki_ca2", "Ki_Carbonic_anhydrase_II.csv", "Ki for carbonic anhydrase II", ("zhang2025sae",),
-         "origin of the records not stated upstream"),
+    _sae(
+        "sae_ic50_egfr",
+        "IC50_EGFR.csv",
+        "IC50 for EGFR",
+        ("zhang2025sae", "gilson2016bindingdb"),
+        "BindingDB records (terms: free use with citation)",
+    ),
+    _sae(
+        "sae_ic50_bace1",
+        "IC50_BACE1.csv",
+        "IC50 for BACE1",
+        ("zhang2025sae", "gilson2016bindingdb"),
+        "BindingDB records (terms: free use with citation)",
+    ),
+    _sae(
+        "sae_ki_ca1",
+        "Ki_Carbonic_anhydrase_I.csv",
+        "Ki for carbonic anhydrase I",
+        ("zhang2025sae",),
+        "origin of the records not stated upstream",
+    ),
+    _sae(
+        "sae_ki_ca2",
+        "Ki_Carbonic_anhydrase_II.csv",
+        "Ki for carbonic anhydrase II",
+        ("zhang2025sae",),
+        "origin of the records not stated upstream",
+    ),
     Dataset(
         name="bindingdb",
         folder="bindingdb",
         title="BindingDB IC50, 401 targets (SAM-DTA distribution)",
-        licence="Apache-2.0 (huzqatpku/SAM-DTA); BindingDB terms for the records (free use with citation)",
-        citation="Hu, Z. et al. (2023). SAM-DTA: a sequence-agnostic model for drug-target binding affinity "
-        "prediction. Briefings in Bioinformatics 24(1). Gilson, M. K. et al. (2016). BindingDB in 2015. NAR.",
+        licence=(
+            "Apache-2.0 (huzqatpku/SAM-DTA); BindingDB terms for the records (free "
+            "use with citation)"
+        ),
+        citation=(
+            "Hu, Z. et al. (2023). SAM-DTA: a sequence-agnostic model for drug-target "
+            "binding affinity prediction. Briefings in Bioinformatics 24(1). Gilson, "
+            "M. K. et al. (2016). BindingDB in 2015. NAR."
+        ),
         bibkeys=("hu2023samdta", "karimi2019deepaffinity", "gilson2016bindingdb"),
         url="https://github.com/huzqatpku/SAM-DTA",
         sources=(
             RemoteArchive(
                 "https://codeload.github.com/huzqatpku/SAM-DTA/tar.gz/1cfd70186798631f4b1493b1dc7f3e4477eacb27",
                 members=(
-                    ("SAM-DTA-1cfd70186798631f4b1493b1dc7f3e4477eacb27/datasets/raw_dataset/", "raw_dataset/"),
-                    ("SAM-DTA-1cfd70186798631f4b1493b1dc7f3e4477eacb27/datasets/seqs.txt", "seqs.txt"),
+                    (
+                        "SAM-DTA-1cfd70186798631f4b1493b1dc7f3e4477eacb27/datasets/raw_dataset/",
+                        "raw_dataset/",
+                    ),
+                    (
+                        "SAM-DTA-1cfd70186798631f4b1493b1dc7f3e4477eacb27/datasets/seqs.txt",
+                        "seqs.txt",
+                    ),
                 ),
             ),
         ),
@@ -274,9 +376,15 @@ for _ds in [
         name="davis",
         folder="davis",
         title="Davis kinase binding affinities (DeepDTA distribution)",
-        licence="no licence stated (hkmztrk/DeepDTA); measurements from Davis et al. (2011); research use",
-        citation="Davis, M. I. et al. (2011). Comprehensive analysis of kinase inhibitor selectivity. Nature "
-        "Biotechnology 29(11). Öztürk, H. et al. (2018). DeepDTA. Bioinformatics 34(17).",
+        licence=(
+            "no licence stated (hkmztrk/DeepDTA); measurements from Davis et al. "
+            "(2011); research use"
+        ),
+        citation=(
+            "Davis, M. I. et al. (2011). Comprehensive analysis of kinase inhibitor "
+            "selectivity. Nature Biotechnology 29(11). Öztürk, H. et al. (2018). "
+            "DeepDTA. Bioinformatics 34(17)."
+        ),
         bibkeys=("davis2011kinase", "ozturk2018deepdta"),
         url="https://github.com/hkmztrk/DeepDTA",
         sources=(RemoteFiles(_DEEPDTA, "data/davis/", ""),),
@@ -285,9 +393,15 @@ for _ds in [
         name="kiba",
         folder="kiba",
         title="KIBA kinase bioactivities (DeepDTA distribution)",
-        licence="no licence stated (hkmztrk/DeepDTA); scores from Tang et al. (2014); research use",
-        citation="Tang, J. et al. (2014). Making sense of large-scale kinase inhibitor bioactivity data sets. "
-        "JCIM 54(3). He, T. et al. (2017). SimBoost. J. Cheminform. 9.",
+        licence=(
+            "no licence stated (hkmztrk/DeepDTA); scores from Tang et al. (2014); "
+            "research use"
+        ),
+        citation=(
+            "Tang, J. et al. (2014). Making sense of large-scale kinase inhibitor "
+            "bioactivity data sets. JCIM 54(3). He, T. et al. (2017). SimBoost. J. "
+            "Cheminform. 9."
+        ),
         bibkeys=("tang2014kiba", "he2017simboost", "ozturk2018deepdta"),
         url="https://github.com/hkmztrk/DeepDTA",
         sources=(RemoteFiles(_DEEPDTA, "data/kiba/", ""),),
@@ -297,20 +411,43 @@ for _ds in [
         folder="davis2017",
         title="DAVIS 2017: 10 whole single-object sequences at 480p",
         licence="CC BY-NC 4.0 (DAVIS); some sequences from YouTube, see their terms",
-        citation="Pont-Tuset, J. et al. (2017). The 2017 DAVIS Challenge on Video Object Segmentation. "
-        "arXiv:1704.00675. Perazzi, F. et al. (2016). CVPR.",
+        citation=(
+            "Pont-Tuset, J. et al. (2017). The 2017 DAVIS Challenge on Video Object "
+            "Segmentation. arXiv:1704.00675. Perazzi, F. et al. (2016). CVPR."
+        ),
         bibkeys=("ponttuset2017davis", "perazzi2016davis"),
         url="https://davischallenge.org/davis2017/code.html",
         sources=(
-            RemoteFiles(_github_raw("xmican10/KNN-project", "80880aeb900a0a1a7b010f111d4f33d0a5d25e05"),
-                        "DAVIS/JPEGImages/480p/", "JPEGImages/480p/"),
-            RemoteFiles(_github_raw("xmican10/KNN-project", "80880aeb900a0a1a7b010f111d4f33d0a5d25e05"),
-                        "DAVIS/Annotations/480p/", "Annotations_davis2016/480p/"),
-            RemoteFiles(_github_raw("albertomontesg/davis-interactive", "1fdb0c89b278a4c57188699cea397dee0a28dc15"),
-                        "davisinteractive/session/test_data/DAVIS/Annotations/480p/", "Annotations/480p/"),
             RemoteFiles(
-                _github_raw("yk-pku/Two-shot-Video-Object-Segmentation", "2c1c1c797298177a7cef860c18a98b89dcf9817e"),
-                "util/davis_subset.txt", "ImageSets/2017/train.txt"),
+                _github_raw(
+                    "xmican10/KNN-project", "80880aeb900a0a1a7b010f111d4f33d0a5d25e05"
+                ),
+                "DAVIS/JPEGImages/480p/",
+                "JPEGImages/480p/",
+            ),
+            RemoteFiles(
+                _github_raw(
+                    "xmican10/KNN-project", "80880aeb900a0a1a7b010f111d4f33d0a5d25e05"
+                ),
+                "DAVIS/Annotations/480p/",
+                "Annotations_davis2016/480p/",
+            ),
+            RemoteFiles(
+                _github_raw(
+                    "albertomontesg/davis-interactive",
+                    "1fdb0c89b278a4c57188699cea397dee0a28dc15",
+                ),
+                "davisinteractive/session/test_data/DAVIS/Annotations/480p/",
+                "Annotations/480p/",
+            ),
+            RemoteFiles(
+                _github_raw(
+                    "yk-pku/Two-shot-Video-Object-Segmentation",
+                    "2c1c1c797298177a7cef860c18a98b89dcf9817e",
+                ),
+                "util/davis_subset.txt",
+                "ImageSets/2017/train.txt",
+            ),
         ),
         builders={
             "ImageSets/2017/val.txt": _derived("davis2017_val_txt"),
@@ -321,36 +458,87 @@ for _ds in [
     Dataset(
         name="coco",
         folder="coco",
-        title="COCO 2017 subset: 128 train + 128 val images (coco128) with 80-class labels",
-        licence="annotations CC BY 4.0; each image keeps its Flickr licence (see the COCO licences table)",
-        citation="Lin, T.-Y. et al. (2014). Microsoft COCO: Common Objects in Context. ECCV 2014.",
+        title=(
+            "COCO 2017 subset: 128 train + 128 val images (coco128) with 80-class "
+            "labels"
+        ),
+        licence=(
+            "annotations CC BY 4.0; each image keeps its Flickr licence (see the COCO "
+            "licences table)"
+        ),
+        citation=(
+            "Lin, T.-Y. et al. (2014). Microsoft COCO: Common Objects in Context. "
+            "ECCV 2014."
+        ),
         bibkeys=("lin2014coco", "kirillov2019panoptic"),
         url="https://cocodataset.org/",
         sources=(
-            RemoteFiles("http://images.cocodataset.org/{path}", "", "images/", pattern="images/*.jpg"),
-            RemoteFiles(_github_raw("lightly-ai/coco128_yolo", "6d6f7a059ea63efffdbe48aca2d52c04d4c510e9"),
-                        "object_detection/labels/", "labels/"),
-            RemoteFiles(_github_raw("lightly-ai/coco128_yolo", "6d6f7a059ea63efffdbe48aca2d52c04d4c510e9"),
-                        "panoptic_segmentation/annotations/panoptic_val2017.json",
-                        "annotations/panoptic_val2017.json"),
-            RemoteFiles(_github_raw("developer0hye/COCO128", "47a3de30aaf7ad1c02105bd80598fb03ac0d0789"),
-                        "annotations/instances_train2017.json", "annotations/instances_train2017.json"),
+            RemoteFiles(
+                "http://images.cocodataset.org/{path}",
+                "",
+                "images/",
+                pattern="images/*.jpg",
+            ),
+            RemoteFiles(
+                _github_raw(
+                    "lightly-ai/coco128_yolo",
+                    "6d6f7a059ea63efffdbe48aca2d52c04d4c510e9",
+                ),
+                "object_detection/labels/",
+                "labels/",
+            ),
+            RemoteFiles(
+                _github_raw(
+                    "lightly-ai/coco128_yolo",
+                    "6d6f7a059ea63efffdbe48aca2d52c04d4c510e9",
+                ),
+                "panoptic_segmentation/annotations/panoptic_val2017.json",
+                "annotations/panoptic_val2017.json",
+            ),
+            RemoteFiles(
+                _github_raw(
+                    "developer0hye/COCO128", "47a3de30aaf7ad1c02105bd80598fb03ac0d0789"
+                ),
+                "annotations/instances_train2017.json",
+                "annotations/instances_train2017.json",
+            ),
         ),
     ),
     Dataset(
         name="label_embeddings",
         folder="label_embeddings",
-        title="300-d GloVe label vectors and co-occurrence counts for COCO and VOC (ML-GCN)",
-        licence="GloVe vectors PDDL 1.0; ML-GCN repository states no licence; COCO annotations CC BY 4.0",
-        citation="Pennington, J. et al. (2014). GloVe. EMNLP 2014. Chen, Z.-M. et al. (2019). Multi-Label Image "
-        "Recognition with Graph Convolutional Networks. CVPR 2019.",
+        title=(
+            "300-d GloVe label vectors and co-occurrence counts for COCO and VOC "
+            "(ML-GCN)"
+        ),
+        licence=(
+            "GloVe vectors PDDL 1.0; ML-GCN repository states no licence; COCO "
+            "annotations CC BY 4.0"
+        ),
+        citation=(
+            "Pennington, J. et al. (2014). GloVe. EMNLP 2014. Chen, Z.-M. et al. "
+            "(2019). Multi-Label Image Recognition with Graph Convolutional Networks. "
+            "CVPR 2019."
+        ),
         bibkeys=("pennington2014glove", "chen2019mlgcn"),
         url="https://github.com/megvii-research/ML-GCN",
         sources=(
-            RemoteFiles(_github_raw("megvii-research/ML-GCN", "5517d6ff8012ead45c26a07b3a9d960cdaa0b9d1"),
-                        "data/coco/", "", pattern="coco_*.pkl"),
-            RemoteFiles(_github_raw("megvii-research/ML-GCN", "5517d6ff8012ead45c26a07b3a9d960cdaa0b9d1"),
-                        "data/voc/", "", pattern="voc_*.pkl"),
+            RemoteFiles(
+                _github_raw(
+                    "megvii-research/ML-GCN", "5517d6ff8012ead45c26a07b3a9d960cdaa0b9d1"
+                ),
+                "data/coco/",
+                "",
+                pattern="coco_*.pkl",
+            ),
+            RemoteFiles(
+                _github_raw(
+                    "megvii-research/ML-GCN", "5517d6ff8012ead45c26a07b3a9d960cdaa0b9d1"
+                ),
+                "data/voc/",
+                "",
+                pattern="voc_*.pkl",
+            ),
         ),
         builders={
             "coco_labels.txt": _derived("coco_labels_txt"),
@@ -362,27 +550,47 @@ for _ds in [
         folder="yalefaces",
         title="Yale Face Database: 15 people x 11 conditions",
         licence="free for research with acknowledgement (Yale); no open licence",
-        citation="Belhumeur, P. N., Hespanha, J. P., Kriegman, D. J. (1997). Eigenfaces vs. Fisherfaces. IEEE "
-        "TPAMI 19(7).",
+        citation=(
+            "Belhumeur, P. N., Hespanha, J. P., Kriegman, D. J. (1997). Eigenfaces "
+            "vs. Fisherfaces. IEEE TPAMI 19(7)."
+        ),
         bibkeys=("belhumeur1997eigenfaces",),
         url="http://cvc.cs.yale.edu/cvc/projects/yalefaces/yalefaces.html",
         sources=(
-            RemoteFiles(_github_raw("amahul/TNA010-Face-Recognition", "0fbeeed638a5d16a6727b87e96d973f34796b8ed"),
-                        "data/", "", pattern="subject*", remote_suffix=".gif"),
+            RemoteFiles(
+                _github_raw(
+                    "amahul/TNA010-Face-Recognition",
+                    "0fbeeed638a5d16a6727b87e96d973f34796b8ed",
+                ),
+                "data/",
+                "",
+                pattern="subject*",
+                remote_suffix=".gif",
+            ),
         ),
     ),
     Dataset(
         name="extended_yaleb_cropped",
         folder="extended_yaleb_cropped",
-        title="Extended Yale Face Database B, cropped: 38 people x 7 lighting directions",
+        title=(
+            "Extended Yale Face Database B, cropped: 38 people x 7 lighting directions"
+        ),
         licence="research use with citation (Yale / UCSD); no open licence",
-        citation="Georghiades, A. S. et al. (2001). From Few to Many. IEEE TPAMI 23(6). Lee, K.-C. et al. (2005). "
-        "Acquiring Linear Subspaces for Face Recognition under Variable Lighting. IEEE TPAMI 27(5).",
+        citation=(
+            "Georghiades, A. S. et al. (2001). From Few to Many. IEEE TPAMI 23(6). "
+            "Lee, K.-C. et al. (2005). Acquiring Linear Subspaces for Face "
+            "Recognition under Variable Lighting. IEEE TPAMI 27(5)."
+        ),
         bibkeys=("georghiades2001fewtomany", "lee2005acquiring"),
         url="http://vision.ucsd.edu/~leekc/ExtYaleDatabase/ExtYaleB.html",
         sources=(
-            RemoteFiles(_github_raw("Uranium2/recognition", "55008b5f2ab707eb7ae4464daa727d30b858d488"),
-                        "CroppedYale/", "CroppedYale/"),
+            RemoteFiles(
+                _github_raw(
+                    "Uranium2/recognition", "55008b5f2ab707eb7ae4464daa727d30b858d488"
+                ),
+                "CroppedYale/",
+                "CroppedYale/",
+            ),
         ),
     ),
     Dataset(
@@ -390,13 +598,22 @@ for _ds in [
         folder="histology/ebhi_seg",
         title="EBHI-Seg: colorectal H&E patches with lesion masks (267-pair subset)",
         licence="CC BY 4.0",
-        citation="Shi, L. et al. (2023). EBHI-Seg: a novel enteroscope biopsy histopathological hematoxylin and "
-        "eosin image dataset for image segmentation tasks. Frontiers in Medicine.",
+        citation=(
+            "Shi, L. et al. (2023). EBHI-Seg: a novel enteroscope biopsy "
+            "histopathological hematoxylin and eosin image dataset for image "
+            "segmentation tasks. Frontiers in Medicine."
+        ),
         bibkeys=("shi2023ebhiseg",),
         url="https://doi.org/10.6084/m9.figshare.21540159",
         sources=(
-            RemoteFiles(_github_raw("emhaihsan/EBHI-Segmentation", "211f175d5a7c3f84cd2ef8fe214b6ba70533c0eb"),
-                        "EBHI-SEG/", "EBHI-SEG/"),
+            RemoteFiles(
+                _github_raw(
+                    "emhaihsan/EBHI-Segmentation",
+                    "211f175d5a7c3f84cd2ef8fe214b6ba70533c0eb",
+                ),
+                "EBHI-SEG/",
+                "EBHI-SEG/",
+            ),
         ),
         builders={"manifest.csv": _derived("ebhi_manifest_csv")},
     ),

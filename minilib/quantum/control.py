@@ -1,7 +1,9 @@
-"""Control fields for the three-step scheme: piecewise-constant propagation, a Lyapunov amplification law,
-GRAPE state transfer (qutip-qtrl), and a QuTiP ``sesolve`` cross-check of any designed field.
+"""Control fields for the three-step scheme: piecewise-constant propagation, a Lyapunov
+amplification law, GRAPE state transfer (qutip-qtrl), and a QuTiP ``sesolve``
+cross-check of any designed field.
 
-Units are atomic units throughout (time in hbar/E_h = 24.19 as, field in E_h/(e a_0) = 5.14e11 V/m).
+Units are atomic units throughout (time in hbar/E_h = 24.19 as, field in E_h/(e a_0) =
+5.14e11 V/m).
 
 Used by the chapter "Incoherent control of a locally controllable quantum system".
 """
@@ -29,16 +31,22 @@ def _step(h: np.ndarray, dt: float) -> np.ndarray:
     return (v * np.exp(-1j * w * dt)) @ v.conj().T
 
 
-def propagate(H0, controls: Sequence, amplitudes: np.ndarray, dt: float, psi0, every: int = 1) -> np.ndarray:
-    """Evolve ``psi0`` under H0 + sum_k u_k H_k with piecewise-constant amplitudes (exact within each slot).
+def propagate(
+    H0, controls: Sequence, amplitudes: np.ndarray, dt: float, psi0, every: int = 1
+) -> np.ndarray:
+    """Evolve ``psi0`` under H0 + sum_k u_k H_k with piecewise-constant amplitudes
+    (exact within each slot).
 
-    ``amplitudes``: (n_slots, n_controls); slot j acts on [j dt, (j+1) dt). Returns the states at times
-    0, every*dt, 2*every*dt, ... and the final time: an array (n_saved, N) of complex amplitudes.
+    ``amplitudes``: (n_slots, n_controls); slot j acts on [j dt, (j+1) dt). Returns the
+    states at times 0, every*dt, 2*every*dt, ... and the final time: an array (n_saved,
+    N) of complex amplitudes.
     """
     amplitudes = np.asarray(amplitudes, dtype=float).reshape(len(amplitudes), -1)
     h0, hs = _arr(H0), [_arr(h) for h in controls]
     if amplitudes.shape[1] != len(hs):
-        raise ValueError(f"{amplitudes.shape[1]} amplitude columns for {len(hs)} control operators")
+        raise ValueError(
+            f"{amplitudes.shape[1]} amplitude columns for {len(hs)} control operators"
+        )
     psi = _ket(psi0)
     saved = [psi]
     for j, u in enumerate(amplitudes, start=1):
@@ -50,8 +58,10 @@ def propagate(H0, controls: Sequence, amplitudes: np.ndarray, dt: float, psi0, e
 
 @dataclass
 class LyapunovResult:
-    """A field designed by the Lyapunov law: ``times`` (n_slots + 1,), ``field`` (n_slots,) held on each slot,
-    ``probability`` (n_slots + 1,) of the target subspace along the way, and the final state (N,)."""
+    """A field designed by the Lyapunov law: ``times`` (n_slots + 1,), ``field``
+    (n_slots,) held on each slot, ``probability`` (n_slots + 1,) of the target subspace
+    along the way, and the final state (N,).
+    """
 
     times: np.ndarray
     field: np.ndarray
@@ -60,14 +70,17 @@ class LyapunovResult:
     seconds: float
 
 
-def lyapunov_amplification(H0, Hc, P, psi0, *, T: float, dt: float, gain: float = 1.0,
-                           u_max: float = 0.05) -> LyapunovResult:
-    """Raise <psi|P|psi> with one control field, by the Lyapunov law u = u_max tanh(gain * g / u_max).
+def lyapunov_amplification(
+    H0, Hc, P, psi0, *, T: float, dt: float, gain: float = 1.0, u_max: float = 0.05
+) -> LyapunovResult:
+    """Raise <psi|P|psi> with one control field, by the Lyapunov law u = u_max tanh(gain
+    * g / u_max).
 
-    Here g(psi) = i <psi|[Hc, P]|psi>. When P commutes with H0 (P projects on eigenstates of H0),
-    d<P>/dt = u(t) g(psi(t)), so with u of the sign of g the probability never decreases (in continuous time;
-    the piecewise-constant slots of length ``dt`` add small ripples). The law needs no optimisation: it is
-    evaluated on the simulated state, and the recorded field is then applied open loop.
+    Here g(psi) = i <psi|[Hc, P]|psi>. When P commutes with H0 (P projects on
+    eigenstates of H0), d<P>/dt = u(t) g(psi(t)), so with u of the sign of g the
+    probability never decreases (in continuous time; the piecewise-constant slots of
+    length ``dt`` add small ripples). The law needs no optimisation: it is evaluated on
+    the simulated state, and the recorded field is then applied open loop.
     """
     if T <= 0 or dt <= 0 or u_max <= 0:
         raise ValueError("T, dt and u_max must be positive")
@@ -87,13 +100,17 @@ def lyapunov_amplification(H0, Hc, P, psi0, *, T: float, dt: float, gain: float 
         field[j] = u
         psi = _step(h0 + u * hc, dt) @ psi
         prob[j + 1] = np.real(psi.conj() @ p @ psi)
-    return LyapunovResult(np.arange(n + 1) * dt, field, prob, psi, time.perf_counter() - t0)
+    return LyapunovResult(
+        np.arange(n + 1) * dt, field, prob, psi, time.perf_counter() - t0
+    )
 
 
 @dataclass
 class GrapeResult:
-    """A piecewise-constant field from GRAPE: ``amplitudes`` (n_slots, n_controls) on slots of ``dt``, the
-    fidelity |<target|psi(T)>|^2 reached (recomputed by exact propagation), iterations and wall time."""
+    """A piecewise-constant field from GRAPE: ``amplitudes`` (n_slots, n_controls) on
+    slots of ``dt``, the fidelity |<target|psi(T)>|^2 reached (recomputed by exact
+    propagation), iterations and wall time.
+    """
 
     amplitudes: np.ndarray
     dt: float
@@ -112,34 +129,73 @@ def fidelity(psi, target) -> float:
     return float(abs(np.vdot(_ket(target), _ket(psi))) ** 2)
 
 
-def grape_transfer(H0, controls: Sequence, psi0, target, *, T: float, n_slots: int, u_max: float,
-                   fid_err_targ: float = 1e-4, max_iter: int = 500, num_waves: int = 8, restarts: int = 3,
-                   seed: int = 0) -> GrapeResult:
-    """Find piecewise-constant fields steering ``psi0`` to ``target`` (up to a global phase) with GRAPE.
+def grape_transfer(
+    H0,
+    controls: Sequence,
+    psi0,
+    target,
+    *,
+    T: float,
+    n_slots: int,
+    u_max: float,
+    fid_err_targ: float = 1e-4,
+    max_iter: int = 500,
+    num_waves: int = 8,
+    restarts: int = 3,
+    seed: int = 0,
+) -> GrapeResult:
+    """Find piecewise-constant fields steering ``psi0`` to ``target`` (up to a global
+    phase) with GRAPE.
 
-    qutip-qtrl's ``optimize_pulse_unitary`` does the work (L-BFGS-B over the slot amplitudes, bounds
-    +-u_max). It starts from a sine pulse; when it stalls in a local optimum it restarts from random
-    pulses (seeded) up to ``restarts`` times and keeps the best. The returned fidelity is recomputed here by
-    :func:`propagate`, independently of the optimiser's own figure of merit.
+    qutip-qtrl's ``optimize_pulse_unitary`` does the work (L-BFGS-B over the slot
+    amplitudes, bounds +-u_max). It starts from a sine pulse; when it stalls in a local
+    optimum it restarts from random pulses (seeded) up to ``restarts`` times and keeps
+    the best. The returned fidelity is recomputed here by :func:`propagate`,
+    independently of the optimiser's own figure of merit.
     """
     import qutip_qtrl.pulseoptim as cpo
 
     best = None
     t0 = time.perf_counter()
     for attempt in range(restarts + 1):
-        kwargs = {"init_pulse_type": "SINE", "init_pulse_params": {"num_waves": num_waves}} if attempt == 0 else {
-            "init_pulse_type": "RND", "pulse_scaling": 0.5 * u_max, "init_pulse_params": {}}
+        kwargs = (
+            {"init_pulse_type": "SINE", "init_pulse_params": {"num_waves": num_waves}}
+            if attempt == 0
+            else {
+                "init_pulse_type": "RND",
+                "pulse_scaling": 0.5 * u_max,
+                "init_pulse_params": {},
+            }
+        )
         if attempt > 0:
             np.random.seed(seed + attempt)  # noqa: NPY002 - qutip-qtrl's random pulses use the global generator
         res = cpo.optimize_pulse_unitary(
-            H0, list(controls), psi0, target, num_tslots=n_slots, evo_time=T, amp_lbound=-u_max, amp_ubound=u_max,
-            fid_err_targ=fid_err_targ, max_iter=max_iter, max_wall_time=120, phase_option="PSU", log_level=40,
-            gen_stats=False, **kwargs,
+            H0,
+            list(controls),
+            psi0,
+            target,
+            num_tslots=n_slots,
+            evo_time=T,
+            amp_lbound=-u_max,
+            amp_ubound=u_max,
+            fid_err_targ=fid_err_targ,
+            max_iter=max_iter,
+            max_wall_time=120,
+            phase_option="PSU",
+            log_level=40,
+            gen_stats=False,
+            **kwargs,
         )
         amps = np.asarray(res.final_amps, dtype=float)
         final = propagate(H0, controls, amps, T / n_slots, psi0, every=n_slots)[-1]
-        candidate = GrapeResult(amps, T / n_slots, fidelity(final, target), res.num_iter, 0.0,
-                                str(res.termination_reason))
+        candidate = GrapeResult(
+            amps,
+            T / n_slots,
+            fidelity(final, target),
+            res.num_iter,
+            0.0,
+            str(res.termination_reason),
+        )
         if best is None or candidate.fidelity > best.fidelity:
             best = candidate
         if best.fidelity >= (1 - fid_err_targ) ** 2 - 1e-9:
@@ -148,11 +204,19 @@ def grape_transfer(H0, controls: Sequence, psi0, target, *, T: float, n_slots: i
     return best
 
 
-def sesolve_piecewise(H0, controls: Sequence, amplitudes: np.ndarray, dt: float, psi0, tlist: np.ndarray | None = None):
-    """Solve the same dynamics with QuTiP's ``sesolve`` (adaptive ODE solver), fields as step coefficients.
+def sesolve_piecewise(
+    H0,
+    controls: Sequence,
+    amplitudes: np.ndarray,
+    dt: float,
+    psi0,
+    tlist: np.ndarray | None = None,
+):
+    """Solve the same dynamics with QuTiP's ``sesolve`` (adaptive ODE solver), fields as
+    step coefficients.
 
-    An independent check of :func:`propagate`. Returns the ``qutip.Result`` with states at ``tlist`` (default:
-    the slot boundaries).
+    An independent check of :func:`propagate`. Returns the ``qutip.Result`` with states
+    at ``tlist`` (default: the slot boundaries).
     """
     import qutip
 

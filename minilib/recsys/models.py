@@ -1,24 +1,28 @@
-"""Multi-task, multi-domain ranking models of the PEPNet chapter (PEPNet, KDD 2023, arXiv 2302.01115).
+"""Multi-task, multi-domain ranking models of the PEPNet chapter (PEPNet, KDD 2023,
+arXiv 2302.01115).
 
-Every model reads a batch as described in :mod:`minilib.recsys.spec`, embeds it with one shared
-:class:`FeatureEmbedding` design and returns one logit per task::
+Every model reads a batch as described in :mod:`minilib.recsys.spec`, embeds it with one
+shared :class:`FeatureEmbedding` design and returns one logit per task::
 
     model = PEPNet(spec, d=8)
-    logits = model(batch)                        # (B, n_tasks)
+    logits = model(batch)                  # (B, n_tasks)
     logits, gates = model(batch, return_gates=True)
-    gates["ep"]                                  # (B, n_slots)   EPNet gate, one value per embedding slot
-    gates["pp"]                                  # (B, n_tasks, W) PPNet gate of every task tower
+    gates["ep"]      # (B, n_slots)    EPNet gate, one value per embedding slot
+    gates["pp"]      # (B, n_tasks, W) PPNet gate of every task tower
 
-The baselines are :class:`SharedBottom` and :class:`MMoE`; the personalised models are :class:`EPNet`
-(embedding personalisation only), :class:`PPNet` (parameter personalisation only) and :class:`PEPNet`
-(both). Their gates are :class:`GateNU` units, whose outputs lie in ``[0, gamma]`` (``[0, 2]`` in the paper).
+The baselines are :class:`SharedBottom` and :class:`MMoE`; the personalised models are
+:class:`EPNet` (embedding personalisation only), :class:`PPNet` (parameter
+personalisation only) and :class:`PEPNet` (both). Their gates are :class:`GateNU` units,
+whose outputs lie in ``[0, gamma]`` (``[0, 2]`` in the paper).
 
-Notation of the paper used in comments: ``E`` the general input embedding, ``(+)`` concatenation,
-``sg(.)`` the stop-gradient operator (written with an empty-set sign in the paper), ``*`` the elementwise
-product, ``F_d`` the domain-side features, ``F_u, F_i, F_a`` the user, item and author ids.
+Notation of the paper used in comments: ``E`` the general input embedding, ``(+)``
+concatenation, ``sg(.)`` the stop-gradient operator (written with an empty-set sign in
+the paper), ``*`` the elementwise product, ``F_d`` the domain-side features, ``F_u, F_i,
+F_a`` the user, item and author ids.
 
-:func:`synthetic_spec` and :func:`synthetic_batch` make small batches that follow the batch contract, with
-labels that the models can learn; the tests and smoke runs use them instead of real data.
+:func:`synthetic_spec` and :func:`synthetic_batch` make small batches that follow the
+batch contract, with labels that the models can learn; the tests and smoke runs use them
+instead of real data.
 """
 
 from __future__ import annotations
@@ -46,15 +50,16 @@ __all__ = [
 
 Batch = Mapping[str, torch.Tensor]
 
-#: Standard deviation of the normal initialisation of every embedding row and dense projection weight.
+# : Standard deviation of the normal initialisation of every embedding row and dense
+# projection weight.
 EMBEDDING_INIT_STD = 0.05
 
 HISTORY_SLOT = "history"
 
 
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Embedding layer shared by all models
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 class FeatureEmbedding(nn.Module):
@@ -62,19 +67,22 @@ class FeatureEmbedding(nn.Module):
 
     The slots, in order (their names are in ``slot_names``):
 
-    1. one per sparse field of ``spec.sparse``: a row of that field's table (``spec.vocab_sizes[f]`` rows
-       of width ``d``). Index 0, the out-of-vocabulary / missing bucket, is an ordinary trainable row: an
-       unknown user still gets a (shared) learned vector, not a zero;
-    2. ``"history"``: the mean of the embeddings of the user's previous impressions ``batch["history"]``
-       (B, L), looked up in the SAME table as ``spec.history_field`` (no extra parameters). Index 0 means
-       padding there and is left out of the mean; a user without history gets the zero vector;
-    3. one per dense feature of ``spec.dense``: the scalar ``x_j`` times its own learned vector plus its own
-       bias, ``x_j w_j + b_j`` in R^d. Each numeric feature thus gets its own slot, and so its own EPNet gate
-       value (the alternative, one linear map of all dense features to a single slot, would give them one
-       gate together).
+    1. one per sparse field of ``spec.sparse``: a row of that field's table
+       (``spec.vocab_sizes[f]`` rows of width ``d``). Index 0, the out-of-vocabulary /
+       missing bucket, is an ordinary trainable row: an unknown user still gets a
+       (shared) learned vector, not a zero;
+    2. ``"history"``: the mean of the embeddings of the user's previous impressions
+       ``batch["history"]`` (B, L), looked up in the SAME table as
+       ``spec.history_field`` (no extra parameters). Index 0 means padding there and is
+       left out of the mean; a user without history gets the zero vector;
+    3. one per dense feature of ``spec.dense``: the scalar ``x_j`` times its own learned
+       vector plus its own bias, ``x_j w_j + b_j`` in R^d. Each numeric feature thus
+       gets its own slot, and so its own EPNet gate value (the alternative, one linear
+       map of all dense features to a single slot, would give them one gate together).
 
-    ``n_slots = len(spec.sparse) + 1 + len(spec.dense)``. Initialisation: every embedding row and dense
-    weight ~ N(0, EMBEDDING_INIT_STD^2), dense biases 0; deterministic under ``torch.manual_seed``.
+    ``n_slots = len(spec.sparse) + 1 + len(spec.dense)``. Initialisation: every
+    embedding row and dense weight ~ N(0, EMBEDDING_INIT_STD^2), dense biases 0;
+    deterministic under ``torch.manual_seed``.
 
     Used by the PEPNet chapter.
     """
@@ -85,7 +93,9 @@ class FeatureEmbedding(nn.Module):
             raise ValueError(f"d must be >= 1, got {d}")
         self.spec = spec
         self.d = d
-        self.tables = nn.ModuleList(nn.Embedding(spec.vocab_sizes[f], d) for f in spec.sparse)
+        self.tables = nn.ModuleList(
+            nn.Embedding(spec.vocab_sizes[f], d) for f in spec.sparse
+        )
         n_dense = len(spec.dense)
         self.dense_weight = nn.Parameter(torch.empty(n_dense, d))
         self.dense_bias = nn.Parameter(torch.zeros(n_dense, d))
@@ -94,7 +104,10 @@ class FeatureEmbedding(nn.Module):
         nn.init.normal_(self.dense_weight, std=init_std)
         self.slot_names: tuple[str, ...] = (*spec.sparse, HISTORY_SLOT, *spec.dense)
         if len(set(self.slot_names)) != len(self.slot_names):
-            raise ValueError(f"slot names must be unique (sparse, {HISTORY_SLOT!r}, dense): {self.slot_names}")
+            raise ValueError(
+                f"slot names must be unique (sparse, {HISTORY_SLOT!r}, dense): "
+                f"{self.slot_names}"
+            )
         self._history_col = spec.index(spec.history_field)
 
     @property
@@ -103,14 +116,20 @@ class FeatureEmbedding(nn.Module):
         return len(self.slot_names)
 
     def slot_index(self, names: Sequence[str]) -> list[int]:
-        """Positions of the slots ``names`` in ``E`` (for sparse fields: their column in ``spec.sparse``)."""
+        """Positions of the slots ``names`` in ``E`` (for sparse fields: their column in
+        ``spec.sparse``).
+        """
         missing = [n for n in names if n not in self.slot_names]
         if missing:
-            raise KeyError(f"no embedding slots {missing}; slots are {list(self.slot_names)}")
+            raise KeyError(
+                f"no embedding slots {missing}; slots are {list(self.slot_names)}"
+            )
         return [self.slot_names.index(n) for n in names]
 
     def history(self, batch: Batch) -> torch.Tensor:
-        """Mean-pooled history embedding (B, d), padding (index 0) masked out, zeros for empty histories."""
+        """Mean-pooled history embedding (B, d), padding (index 0) masked out, zeros for
+        empty histories.
+        """
         hist = batch["history"]
         table = self.tables[self._history_col]
         mask = (hist != 0).unsqueeze(-1).to(table.weight.dtype)  # (B, L, 1)
@@ -118,21 +137,26 @@ class FeatureEmbedding(nn.Module):
         return summed / mask.sum(dim=1).clamp(min=1.0)
 
     def forward(self, batch: Batch) -> torch.Tensor:
-        """``E: (B, n_slots, d)`` from ``batch["sparse"]`` (B, n_sparse), ``batch["history"]`` (B, L) and
-        ``batch["dense"]`` (B, n_dense)."""
+        """``E: (B, n_slots, d)`` from ``batch["sparse"]`` (B, n_sparse),
+        ``batch["history"]`` (B, L) and ``batch["dense"]`` (B, n_dense).
+        """
         sparse = batch["sparse"]
-        slots = [table(sparse[:, j]) for j, table in enumerate(self.tables)]  # n_sparse x (B, d)
+        # n_sparse x (B, d)
+        slots = [table(sparse[:, j]) for j, table in enumerate(self.tables)]
         slots.append(self.history(batch))
         E = torch.stack(slots, dim=1)  # (B, n_sparse + 1, d)
         if len(self.spec.dense):
             dense = batch["dense"].to(self.dense_weight.dtype)
-            dense_e = dense.unsqueeze(-1) * self.dense_weight + self.dense_bias  # x_j w_j + b_j: (B, n_dense, d)
+            # x_j w_j + b_j: (B, n_dense, d)
+            dense_e = dense.unsqueeze(-1) * self.dense_weight + self.dense_bias
             E = torch.cat([E, dense_e], dim=1)
         return E
 
     def fields(self, batch: Batch, names: Sequence[str]) -> torch.Tensor:
-        """Embeddings of the sparse fields ``names`` only, ``(B, len(names), d)``: the same values as
-        ``forward(batch)[:, slot_index(names)]`` without embedding the rest (e.g. a gate's prior fields)."""
+        """Embeddings of the sparse fields ``names`` only, ``(B, len(names), d)``: the
+        same values as ``forward(batch)[:, slot_index(names)]`` without embedding the
+        rest (e.g. a gate's prior fields).
+        """
         unknown = [n for n in names if n not in self.spec.sparse]
         if unknown:
             raise KeyError(f"{unknown} are not sparse fields {list(self.spec.sparse)}")
@@ -141,16 +165,17 @@ class FeatureEmbedding(nn.Module):
         return torch.stack([self.tables[c](sparse[:, c]) for c in cols], dim=1)
 
 
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Building blocks
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 class GateNU(nn.Module):
-    """The Gate Neural Unit of PEPNet: a two-layer MLP whose output is a scaling weight in ``[0, gamma]``.
+    """The Gate Neural Unit of PEPNet: a two-layer MLP whose output is a scaling weight
+    in ``[0, gamma]``.
 
-    ``x: (B, in_dim) -> delta: (B, out_dim)``. With ``gamma = 2`` (the paper's choice) a weight of 1 leaves
-    the scaled quantity unchanged, < 1 damps it and > 1 amplifies it.
+    ``x: (B, in_dim) -> delta: (B, out_dim)``. With ``gamma = 2`` (the paper's choice) a
+    weight of 1 leaves the scaled quantity unchanged, < 1 damps it and > 1 amplifies it.
 
     Used by the PEPNet chapter.
     """
@@ -165,11 +190,14 @@ class GateNU(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = torch.relu(self.hidden(x))  # x' = ReLU(x W + b)
-        return self.gamma * torch.sigmoid(self.out(h))  # delta = gamma * sigmoid(x' W' + b')
+        # delta = gamma * sigmoid(x' W' + b')
+        return self.gamma * torch.sigmoid(self.out(h))
 
 
 def _mlp(in_dim: int, hidden: Sequence[int]) -> nn.Sequential:
-    """Linear + ReLU layers of widths ``hidden``; the identity when ``hidden`` is empty."""
+    """Linear + ReLU layers of widths ``hidden``; the identity when ``hidden`` is
+    empty.
+    """
     layers: list[nn.Module] = []
     for width in hidden:
         layers += [nn.Linear(in_dim, width), nn.ReLU()]
@@ -178,32 +206,42 @@ def _mlp(in_dim: int, hidden: Sequence[int]) -> nn.Sequential:
 
 
 class _Tower(nn.Module):
-    """One task tower ``(B, in_dim) -> (B,)`` logits: hidden Linear + ReLU layers, then a Linear to 1.
+    """One task tower ``(B, in_dim) -> (B,)`` logits: hidden Linear + ReLU layers, then
+    a Linear to 1.
 
-    With ``delta`` (B, sum(gate_widths)) the input of every hidden layer is first scaled elementwise by its
-    slice of ``delta`` (PPNet); ``gate_widths = (in_dim, hidden[0], ..., hidden[-2])``. The input of the
-    final logit layer is not gated.
+    With ``delta`` (B, sum(gate_widths)) the input of every hidden layer is first scaled
+    elementwise by its slice of ``delta`` (PPNet); ``gate_widths = (in_dim, hidden[0],
+    ..., hidden[-2])``. The input of the final logit layer is not gated.
     """
 
     def __init__(self, in_dim: int, hidden: Sequence[int]):
         super().__init__()
         dims = (in_dim, *hidden)
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True))
+        self.layers = nn.ModuleList(
+            nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True)
+        )
         self.out = nn.Linear(dims[-1], 1)
         self.gate_widths: tuple[int, ...] = dims[:-1]
 
-    def forward(self, h: torch.Tensor, delta: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, h: torch.Tensor, delta: torch.Tensor | None = None
+    ) -> torch.Tensor:
         if delta is None:
             for layer in self.layers:
                 h = torch.relu(layer(h))
         else:
-            for layer, delta_l in zip(self.layers, torch.split(delta, self.gate_widths, dim=1), strict=True):
-                h = torch.relu(layer(delta_l * h))  # H_{l+1} = f((delta_task^l * H_l) W_l + b_l)
+            for layer, delta_l in zip(
+                self.layers, torch.split(delta, self.gate_widths, dim=1), strict=True
+            ):
+                # H_{l+1} = f((delta_task^l * H_l) W_l + b_l)
+                h = torch.relu(layer(delta_l * h))
         return self.out(h).squeeze(-1)
 
 
 class _MultiTaskModel(nn.Module):
-    """Common part of all models: the embedding, the sizes, and ``forward(batch, return_gates)``."""
+    """Common part of all models: the embedding, the sizes, and ``forward(batch,
+    return_gates)``.
+    """
 
     def __init__(self, spec: FeatureSpec, d: int):
         super().__init__()
@@ -222,27 +260,35 @@ class _MultiTaskModel(nn.Module):
     def forward(
         self, batch: Batch, return_gates: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Logits ``(B, n_tasks)`` in the order of ``spec.tasks``; with ``return_gates`` also the dict of
-        gate tensors (empty for models without gates)."""
+        """Logits ``(B, n_tasks)`` in the order of ``spec.tasks``; with ``return_gates``
+        also the dict of gate tensors (empty for models without gates).
+        """
         logits, gates = self._forward(batch)
         return (logits, gates) if return_gates else logits
 
 
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Baselines
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 class SharedBottom(_MultiTaskModel):
-    """Shared-bottom multi-task model: ``E (B, n_slots, d)`` flattened to ``(B, n_slots * d)``, one MLP
-    ``bottom`` shared by all tasks, then one MLP tower per task ending in one logit -> ``(B, n_tasks)``.
+    """Shared-bottom multi-task model: ``E (B, n_slots, d)`` flattened to ``(B, n_slots
+    * d)``, one MLP ``bottom`` shared by all tasks, then one MLP tower per task ending
+    in one logit -> ``(B, n_tasks)``.
 
     No gates (``return_gates`` gives an empty dict). The baseline of the PEPNet chapter.
 
     Used by the PEPNet chapter.
     """
 
-    def __init__(self, spec: FeatureSpec, d: int, bottom: Sequence[int] = (128,), tower: Sequence[int] = (64, 32)):
+    def __init__(
+        self,
+        spec: FeatureSpec,
+        d: int,
+        bottom: Sequence[int] = (128,),
+        tower: Sequence[int] = (64, 32),
+    ):
         super().__init__(spec, d)
         self.bottom = _mlp(self.in_dim, bottom)
         top_in = bottom[-1] if len(bottom) else self.in_dim
@@ -254,13 +300,15 @@ class SharedBottom(_MultiTaskModel):
 
 
 class MMoE(_MultiTaskModel):
-    """Multi-gate mixture of experts (Ma et al., KDD 2018): ``n_experts`` MLPs on the flattened
-    ``E (B, n_slots * d)``, each giving ``(B, expert[-1])``; task ``t`` mixes them with its own softmax gate
-    ``w_t = softmax(x G_t) (B, n_experts)`` read from the same flattened ``E``, and its tower maps the mixture
-    to one logit -> ``(B, n_tasks)``.
+    """Multi-gate mixture of experts (Ma et al., KDD 2018): ``n_experts`` MLPs on the
+    flattened ``E (B, n_slots * d)``, each giving ``(B, expert[-1])``; task ``t`` mixes
+    them with its own softmax gate ``w_t = softmax(x G_t) (B, n_experts)`` read from the
+    same flattened ``E``, and its tower maps the mixture to one logit -> ``(B,
+    n_tasks)``.
 
-    ``return_gates`` gives ``{"mmoe": (B, n_tasks, n_experts)}``, the mixture weights (not PEPNet gates:
-    :func:`minilib.recsys.multitask.gate_values` does not plot them). A baseline of the PEPNet chapter.
+    ``return_gates`` gives ``{"mmoe": (B, n_tasks, n_experts)}``, the mixture weights
+    (not PEPNet gates: :func:`minilib.recsys.multitask.gate_values` does not plot them).
+    A baseline of the PEPNet chapter.
 
     Used by the PEPNet chapter.
     """
@@ -276,59 +324,92 @@ class MMoE(_MultiTaskModel):
         super().__init__(spec, d)
         if n_experts < 1 or not len(expert):
             raise ValueError("MMoE needs n_experts >= 1 and at least one expert layer")
-        self.experts = nn.ModuleList(_mlp(self.in_dim, expert) for _ in range(n_experts))
-        self.gates = nn.ModuleList(nn.Linear(self.in_dim, n_experts) for _ in spec.tasks)
+        self.experts = nn.ModuleList(
+            _mlp(self.in_dim, expert) for _ in range(n_experts)
+        )
+        self.gates = nn.ModuleList(
+            nn.Linear(self.in_dim, n_experts) for _ in spec.tasks
+        )
         self.towers = nn.ModuleList(_Tower(expert[-1], tower) for _ in spec.tasks)
 
     def _forward(self, batch):
         x = self.embedding(batch).flatten(1)  # (B, n_slots * d)
         experts = torch.stack([e(x) for e in self.experts], dim=1)  # (B, n_experts, h)
-        weights = torch.stack([torch.softmax(g(x), dim=-1) for g in self.gates], dim=1)  # (B, n_tasks, n_experts)
-        mixed = torch.einsum("bte,beh->bth", weights, experts)  # f_t(x) = sum_e w_t,e(x) expert_e(x)
-        logits = torch.stack([tower(mixed[:, t]) for t, tower in enumerate(self.towers)], dim=1)
+        # (B, n_tasks, n_experts)
+        weights = torch.stack([torch.softmax(g(x), dim=-1) for g in self.gates], dim=1)
+        # f_t(x) = sum_e w_t,e(x) expert_e(x)
+        mixed = torch.einsum("bte,beh->bth", weights, experts)
+        logits = torch.stack(
+            [tower(mixed[:, t]) for t, tower in enumerate(self.towers)], dim=1
+        )
         return logits, {"mmoe": weights}
 
 
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # PEPNet and its halves
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 class _Personalised(_MultiTaskModel):
-    """EPNet and / or PPNet on top of the shared embedding; the subclasses switch the halves on."""
+    """EPNet and / or PPNet on top of the shared embedding; the subclasses switch the
+    halves on.
+    """
 
     use_ep = False
     use_pp = False
 
     def __init__(
-        self, spec: FeatureSpec, d: int, tower: Sequence[int] = (64, 32), gate_hidden: int = 64, gamma: float = 2.0
+        self,
+        spec: FeatureSpec,
+        d: int,
+        tower: Sequence[int] = (64, 32),
+        gate_hidden: int = 64,
+        gamma: float = 2.0,
     ):
         super().__init__(spec, d)
         if self.use_pp and not len(tower):
-            raise ValueError("PPNet gates the hidden layers of the towers: tower must have at least one layer")
+            raise ValueError(
+                "PPNet gates the hidden layers of the towers: tower must have at least "
+                "one layer"
+            )
         self.towers = nn.ModuleList(_Tower(self.in_dim, tower) for _ in spec.tasks)
         if self.use_ep:
             self.domain_slots = self.embedding.slot_index(spec.domain_side_fields)
-            # delta_domain: one value per slot, broadcast over the d dimensions of that slot.
-            self.ep_gate_nu = GateNU(len(self.domain_slots) * d + self.in_dim, self.n_slots, gate_hidden, gamma)
+            # delta_domain: one value per slot, broadcast over the d dimensions of that
+            # slot.
+            self.ep_gate_nu = GateNU(
+                len(self.domain_slots) * d + self.in_dim,
+                self.n_slots,
+                gate_hidden,
+                gamma,
+            )
         if self.use_pp:
             self.prior_slots = self.embedding.slot_index(spec.prior_fields)
             self.pp_width = sum(self.towers[0].gate_widths)
             in_dim = len(self.prior_slots) * d + self.in_dim
-            self.pp_gate_nus = nn.ModuleList(GateNU(in_dim, self.pp_width, gate_hidden, gamma) for _ in spec.tasks)
+            self.pp_gate_nus = nn.ModuleList(
+                GateNU(in_dim, self.pp_width, gate_hidden, gamma) for _ in spec.tasks
+            )
 
     def ep_gate(self, E: torch.Tensor, E_domain: torch.Tensor) -> torch.Tensor:
-        """EPNet's ``delta_domain (B, n_slots)`` from ``E (B, n_slots, d)`` and the domain-side embeddings
-        ``E_domain (B, n_domain_side, d)``; gradients flow back through ``E_domain`` only."""
-        x = torch.cat([E_domain.flatten(1), E.detach().flatten(1)], dim=1)  # E(F_d) (+) sg(E)
+        """EPNet's ``delta_domain (B, n_slots)`` from ``E (B, n_slots, d)`` and the
+        domain-side embeddings ``E_domain (B, n_domain_side, d)``; gradients flow back
+        through ``E_domain`` only.
+        """
+        # E(F_d) (+) sg(E)
+        x = torch.cat([E_domain.flatten(1), E.detach().flatten(1)], dim=1)
         return self.ep_gate_nu(x)  # delta_domain = U_ep(E(F_d) (+) sg(E))
 
     def pp_gate(self, E_prior: torch.Tensor, O: torch.Tensor) -> torch.Tensor:
-        """PPNet's ``delta_task (B, n_tasks, pp_width)`` from the prior embeddings ``E_prior (B, n_prior, d)``
-        and the towers' input embedding ``O (B, n_slots, d)`` (``O_ep`` in PEPNet, ``E`` in PPNet alone);
-        gradients flow back through ``E_prior`` only."""
-        x = torch.cat([E_prior.flatten(1), O.detach().flatten(1)], dim=1)  # O_prior (+) sg(O_ep)
-        return torch.stack([g(x) for g in self.pp_gate_nus], dim=1)  # delta_task = U_pp(O_prior (+) sg(O_ep))
+        """PPNet's ``delta_task (B, n_tasks, pp_width)`` from the prior embeddings
+        ``E_prior (B, n_prior, d)`` and the towers' input embedding ``O (B, n_slots,
+        d)`` (``O_ep`` in PEPNet, ``E`` in PPNet alone); gradients flow back through
+        ``E_prior`` only.
+        """
+        # O_prior (+) sg(O_ep)
+        x = torch.cat([E_prior.flatten(1), O.detach().flatten(1)], dim=1)
+        # delta_task = U_pp(O_prior (+) sg(O_ep))
+        return torch.stack([g(x) for g in self.pp_gate_nus], dim=1)
 
     def _forward(self, batch):
         E = self.embedding(batch)  # (B, n_slots, d)
@@ -340,11 +421,15 @@ class _Personalised(_MultiTaskModel):
             gates["ep"] = delta_domain
         delta_task = None
         if self.use_pp:
-            delta_task = self.pp_gate(E[:, self.prior_slots], O)  # O_prior = E(F_u) (+) E(F_i) (+) E(F_a)
+            # O_prior = E(F_u) (+) E(F_i) (+) E(F_a)
+            delta_task = self.pp_gate(E[:, self.prior_slots], O)
             gates["pp"] = delta_task
         h = O.flatten(1)  # H_0: (B, n_slots * d)
         logits = torch.stack(
-            [tower(h, None if delta_task is None else delta_task[:, t]) for t, tower in enumerate(self.towers)],
+            [
+                tower(h, None if delta_task is None else delta_task[:, t])
+                for t, tower in enumerate(self.towers)
+            ],
             dim=1,
         )
         return logits, gates
@@ -353,13 +438,14 @@ class _Personalised(_MultiTaskModel):
 class EPNet(_Personalised):
     """EPNet only: embedding personalisation, then plain per-task towers.
 
-    ``delta_domain = GateNU(E(domain-side fields) (+) stop_grad(E))`` gives one weight in ``[0, gamma]`` per
-    embedding slot, ``(B, n_slots)`` (broadcast over the ``d`` dimensions of the slot: the gate selects and
-    re-weights whole features per domain); ``O_ep = delta_domain * E`` (B, n_slots, d) is flattened and fed
-    to one MLP tower per task -> logits ``(B, n_tasks)``. The domain-side fields are
-    ``spec.domain_side_fields``; the stop-gradient keeps the gate from pulling on the embeddings of all
-    features (only the domain-side embeddings learn from the gate). ``return_gates`` gives
-    ``{"ep": (B, n_slots)}``.
+    ``delta_domain = GateNU(E(domain-side fields) (+) stop_grad(E))`` gives one weight
+    in ``[0, gamma]`` per embedding slot, ``(B, n_slots)`` (broadcast over the ``d``
+    dimensions of the slot: the gate selects and re-weights whole features per domain);
+    ``O_ep = delta_domain * E`` (B, n_slots, d) is flattened and fed to one MLP tower
+    per task -> logits ``(B, n_tasks)``. The domain-side fields are
+    ``spec.domain_side_fields``; the stop-gradient keeps the gate from pulling on the
+    embeddings of all features (only the domain-side embeddings learn from the gate).
+    ``return_gates`` gives ``{"ep": (B, n_slots)}``.
 
     Used by the PEPNet chapter.
     """
@@ -368,13 +454,15 @@ class EPNet(_Personalised):
 
 
 class PPNet(_Personalised):
-    """PPNet only: parameter personalisation of the per-task towers, on the plain embedding ``E``.
+    """PPNet only: parameter personalisation of the per-task towers, on the plain
+    embedding ``E``.
 
-    For every task ``t``: ``delta_task_t = GateNU_t(E(prior fields) (+) stop_grad(E))`` of width
-    ``pp_width = n_slots * d + sum(tower[:-1])``, split into one slice per hidden-layer input of tower ``t``;
-    ``H_{l+1} = ReLU((delta_task_t^l * H_l) W_l + b_l)`` with ``H_0 = E`` flattened (B, n_slots * d). The
-    prior fields are ``spec.prior_fields`` (user, video, author ids). ``return_gates`` gives
-    ``{"pp": (B, n_tasks, pp_width)}``.
+    For every task ``t``: ``delta_task_t = GateNU_t(E(prior fields) (+) stop_grad(E))``
+    of width ``pp_width = n_slots * d + sum(tower[:-1])``, split into one slice per
+    hidden-layer input of tower ``t``; ``H_{l+1} = ReLU((delta_task_t^l * H_l) W_l +
+    b_l)`` with ``H_0 = E`` flattened (B, n_slots * d). The prior fields are
+    ``spec.prior_fields`` (user, video, author ids). ``return_gates`` gives ``{"pp": (B,
+    n_tasks, pp_width)}``.
 
     Used by the PEPNet chapter.
     """
@@ -385,12 +473,13 @@ class PPNet(_Personalised):
 class PEPNet(_Personalised):
     """PEPNet: EPNet then PPNet.
 
-    ``delta_domain = GateNU(E(domain-side) (+) stop_grad(E))`` (B, n_slots), ``O_ep = delta_domain * E``
-    (B, n_slots, d); ``delta_task_t = GateNU_t(E(priors) (+) stop_grad(O_ep))`` (B, pp_width) scales the
-    input of every hidden layer of the tower of task ``t``, whose input is ``O_ep`` flattened -> logits
-    ``(B, n_tasks)``. The stop-gradients sit where the paper puts them: the EPNet gate does not train ``E``
-    through its copy of ``E``, and the PPNet gate does not train EPNet through ``O_ep``. ``return_gates``
-    gives ``{"ep": (B, n_slots), "pp": (B, n_tasks, pp_width)}``.
+    ``delta_domain = GateNU(E(domain-side) (+) stop_grad(E))`` (B, n_slots), ``O_ep =
+    delta_domain * E`` (B, n_slots, d); ``delta_task_t = GateNU_t(E(priors) (+)
+    stop_grad(O_ep))`` (B, pp_width) scales the input of every hidden layer of the tower
+    of task ``t``, whose input is ``O_ep`` flattened -> logits ``(B, n_tasks)``. The
+    stop-gradients sit where the paper puts them: the EPNet gate does not train ``E``
+    through its copy of ``E``, and the PPNet gate does not train EPNet through ``O_ep``.
+    ``return_gates`` gives ``{"ep": (B, n_slots), "pp": (B, n_tasks, pp_width)}``.
 
     Used by the PEPNet chapter.
     """
@@ -399,9 +488,9 @@ class PEPNet(_Personalised):
     use_pp = True
 
 
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Synthetic data following the batch contract
-# ----------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def synthetic_spec(
@@ -418,9 +507,9 @@ def synthetic_spec(
 ) -> FeatureSpec:
     """A :class:`~minilib.recsys.spec.FeatureSpec` with the fields PEPNet needs.
 
-    Sparse fields ``user_id, video_id, author_id, domain, f0, f1, ...`` (vocabulary sizes count the OOV
-    index 0: ``n_users + 1`` rows for the users, ``len(domains) + 1`` for the domain), dense fields
-    ``x0, x1, ...``, history over ``video_id``.
+    Sparse fields ``user_id, video_id, author_id, domain, f0, f1, ...`` (vocabulary
+    sizes count the OOV index 0: ``n_users + 1`` rows for the users, ``len(domains) +
+    1`` for the domain), dense fields ``x0, x1, ...``, history over ``video_id``.
 
     Used by the PEPNet chapter (tests and smoke runs).
     """
@@ -456,30 +545,37 @@ def synthetic_batch(
     observed: float = 0.8,
     oov_rate: float = 0.02,
 ) -> dict[str, torch.Tensor]:
-    """A batch of ``n`` random impressions following the contract of :mod:`minilib.recsys.spec`.
+    """A batch of ``n`` random impressions following the contract of
+    :mod:`minilib.recsys.spec`.
 
-    Sparse indices are uniform over ``1 .. vocab - 1`` with a fraction ``oov_rate`` set to the OOV index 0;
-    the domain is uniform and written both to ``batch["domain"]`` (0-based) and to the domain field's
-    column (``domain + 1``, 0 being OOV); dense features are standard normal; histories have a random
-    length in ``0 .. spec.history_len``, right-aligned after 0-padding. ``batch["user"]`` is the user field's
-    index. Labels are learnable: for task ``t`` and domain ``k``,
-    ``P(y = 1) = sigmoid(scale_k * score_t[v] + offset_{t,k} + 0.5 x_0)``, where ``v`` is the value of
-    ``signal_field`` (default: the non-domain sparse field with the smallest vocabulary) and the scores,
-    scales and offsets are fixed by ``world_seed`` (so batches of different ``seed`` share one "world").
-    Task 0 is always observed, the other tasks with probability ``observed`` (``label_mask``).
+    Sparse indices are uniform over ``1 .. vocab - 1`` with a fraction ``oov_rate`` set
+    to the OOV index 0; the domain is uniform and written both to ``batch["domain"]``
+    (0-based) and to the domain field's column (``domain + 1``, 0 being OOV); dense
+    features are standard normal; histories have a random length in ``0 ..
+    spec.history_len``, right-aligned after 0-padding. ``batch["user"]`` is the user
+    field's index. Labels are learnable: for task ``t`` and domain ``k``, ``P(y = 1) =
+    sigmoid(scale_k * score_t[v] + offset_{t,k} + 0.5 x_0)``, where ``v`` is the value
+    of ``signal_field`` (default: the non-domain sparse field with the smallest
+    vocabulary) and the scores, scales and offsets are fixed by ``world_seed`` (so
+    batches of different ``seed`` share one "world"). Task 0 is always observed, the
+    other tasks with probability ``observed`` (``label_mask``).
 
-    Returns a dict with the keys of ``spec.BATCH_KEYS``: sparse (n, n_sparse) int64, dense (n, n_dense)
-    float32, history (n, history_len) int64, domain (n,) int64, labels / label_mask (n, n_tasks) float32,
-    user (n,) int64.
+    Returns a dict with the keys of ``spec.BATCH_KEYS``: sparse (n, n_sparse) int64,
+    dense (n, n_dense) float32, history (n, history_len) int64, domain (n,) int64,
+    labels / label_mask (n, n_tasks) float32, user (n,) int64.
 
     Used by the PEPNet chapter (tests and smoke runs).
     """
     rng = np.random.default_rng(seed)
     world = np.random.default_rng(world_seed)
     n_dom, n_tasks = len(spec.domains), len(spec.tasks)
-    sparse = np.stack([rng.integers(1, max(spec.vocab_sizes[f], 2), n) for f in spec.sparse], axis=1)
+    sparse = np.stack(
+        [rng.integers(1, max(spec.vocab_sizes[f], 2), n) for f in spec.sparse], axis=1
+    )
     sparse[rng.random(sparse.shape) < oov_rate] = 0
-    sparse = np.minimum(sparse, np.array([spec.vocab_sizes[f] - 1 for f in spec.sparse]))
+    sparse = np.minimum(
+        sparse, np.array([spec.vocab_sizes[f] - 1 for f in spec.sparse])
+    )
     domain = rng.integers(0, n_dom, n)
     dom_col = spec.index(spec.domain_field)
     sparse[:, dom_col] = np.minimum(domain + 1, spec.vocab_sizes[spec.domain_field] - 1)
@@ -487,10 +583,17 @@ def synthetic_batch(
     L = spec.history_len
     lengths = rng.integers(0, L + 1, n)
     history = rng.integers(1, max(spec.vocab_sizes[spec.history_field], 2), (n, L))
-    history[np.arange(L)[None, :] < (L - lengths)[:, None]] = 0  # right-aligned, 0 = padding
+    # right-aligned, 0 = padding
+    history[np.arange(L)[None, :] < (L - lengths)[:, None]] = 0
     if signal_field is None:
-        candidates = [f for f in spec.sparse if f != spec.domain_field and f not in spec.domain_side_fields]
-        signal_field = min(candidates or list(spec.sparse), key=lambda f: spec.vocab_sizes[f])
+        candidates = [
+            f
+            for f in spec.sparse
+            if f != spec.domain_field and f not in spec.domain_side_fields
+        ]
+        signal_field = min(
+            candidates or list(spec.sparse), key=lambda f: spec.vocab_sizes[f]
+        )
     vocab = spec.vocab_sizes[signal_field]
     score = world.standard_normal((n_tasks, vocab)) * 1.5
     scale = world.uniform(0.5, 2.0, n_dom)
@@ -499,10 +602,13 @@ def synthetic_batch(
     logit = scale[domain][:, None] * score[:, v].T + offset[:, domain].T
     if len(spec.dense):
         logit = logit + 0.5 * dense[:, :1]
-    labels = (rng.random((n, n_tasks)) < 1.0 / (1.0 + np.exp(-logit))).astype(np.float32)
+    labels = (rng.random((n, n_tasks)) < 1.0 / (1.0 + np.exp(-logit))).astype(
+        np.float32
+    )
     mask = (rng.random((n, n_tasks)) < observed).astype(np.float32)
     mask[:, 0] = 1.0
-    user_col = spec.index(spec.prior_fields[0]) if spec.prior_fields else 0  # the user id field
+    # the user id field
+    user_col = spec.index(spec.prior_fields[0]) if spec.prior_fields else 0
     return {
         "sparse": torch.from_numpy(sparse.astype(np.int64)),
         "dense": torch.from_numpy(dense),

@@ -1,6 +1,8 @@
-"""Vision helpers: image IO and augmentation (Pillow + torch), small conv encoders, a space-time memory network
-for video object segmentation with its inference loop, and the two-shot training recipe. Used by the two-shot
-VOS chapter; the IO and encoders are meant for the later vision chapters too."""
+"""Vision helpers: image IO and augmentation (Pillow + torch), small conv encoders, a
+space-time memory network for video object segmentation with its inference loop, and the
+two-shot training recipe. Used by the two-shot VOS chapter; the IO and encoders are
+meant for the later vision chapters too.
+"""
 
 from .io import (
     IMAGENET_MEAN,
@@ -34,9 +36,35 @@ from .vos import (
 )
 
 __all__ = [
-    "ConvBlock", "ConvEncoder", "Decoder", "IMAGENET_MEAN", "IMAGENET_STD", "ResBlock", "STM", "TrainLog",
-    "TrainVideo", "bootstrapped_bce", "colour_jitter", "confidence_mask", "downsample_masks", "ema_update",
-    "evaluate_sequence", "label_quality", "load_image", "mean_teacher", "memory_read", "nearest_labeled",
-    "override_labels", "propagate", "pseudo_label_bank", "random_affine", "resize_frames", "resize_masks",
-    "sample_clips", "to_image", "to_tensor", "train_vos", "upsample_probs",
+    "ConvBlock",
+    "ConvEncoder",
+    "Decoder",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "ResBlock",
+    "STM",
+    "TrainLog",
+    "TrainVideo",
+    "bootstrapped_bce",
+    "colour_jitter",
+    "confidence_mask",
+    "downsample_masks",
+    "ema_update",
+    "evaluate_sequence",
+    "label_quality",
+    "load_image",
+    "mean_teacher",
+    "memory_read",
+    "nearest_labeled",
+    "override_labels",
+    "propagate",
+    "pseudo_label_bank",
+    "random_affine",
+    "resize_frames",
+    "resize_masks",
+    "sample_clips",
+    "to_image",
+    "to_tensor",
+    "train_vos",
+    "upsample_probs",
 ]

@@ -1,4 +1,5 @@
-"""Small convolutional building blocks, sized for a 2-core CPU at the ci scale and widened at full scale.
+"""Small convolutional building blocks, sized for a 2-core CPU at the ci scale and
+widened at full scale.
 
 Used by the two-shot VOS chapter; written for the later vision chapters too.
 """
@@ -19,7 +20,9 @@ def _groups(channels: int) -> int:
 
 
 class ConvBlock(nn.Sequential):
-    """3x3 convolution, GroupNorm and ReLU: ``(B, C_in, H, W) -> (B, C_out, H / stride, W / stride)``."""
+    """3x3 convolution, GroupNorm and ReLU: ``(B, C_in, H, W) -> (B, C_out, H / stride,
+    W / stride)``.
+    """
 
     def __init__(self, c_in: int, c_out: int, stride: int = 1):
         super().__init__(
@@ -36,7 +39,8 @@ class ResBlock(nn.Module):
         super().__init__()
         self.conv1 = ConvBlock(channels, channels)
         self.conv2 = nn.Sequential(
-            nn.Conv2d(channels, channels, 3, padding=1, bias=False), nn.GroupNorm(_groups(channels), channels)
+            nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+            nn.GroupNorm(_groups(channels), channels),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -44,17 +48,22 @@ class ResBlock(nn.Module):
 
 
 class ConvEncoder(nn.Module):
-    """A small conv encoder: each stage halves the resolution (a strided conv block, then a residual block).
+    """A small conv encoder: each stage halves the resolution (a strided conv block,
+    then a residual block).
 
-    ``forward(x)`` takes ``(B, in_channels, H, W)`` with H and W divisible by ``2 ** len(widths)`` and returns the
-    list of stage outputs ``[(B, widths[0], H/2, W/2), (B, widths[1], H/4, W/4), ...]``, finest first, so a decoder
-    can use the coarse one for matching and the fine ones as skip connections.
+    ``forward(x)`` takes ``(B, in_channels, H, W)`` with H and W divisible by ``2 **
+    len(widths)`` and returns the list of stage outputs ``[(B, widths[0], H/2, W/2), (B,
+    widths[1], H/4, W/4), ...]``, finest first, so a decoder can use the coarse one for
+    matching and the fine ones as skip connections.
     """
 
     def __init__(self, in_channels: int = 3, widths: Sequence[int] = (16, 32, 64)):
         super().__init__()
         if not widths or any(int(w) < 1 for w in widths):
-            raise ValueError(f"widths must be a non-empty list of positive channel counts; got {widths!r}")
+            raise ValueError(
+                "widths must be a non-empty list of positive channel counts; got "
+                f"{widths!r}"
+            )
         self.widths = tuple(int(w) for w in widths)
         stages, c = [], in_channels
         for w in self.widths:
@@ -69,7 +78,10 @@ class ConvEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         if x.shape[-1] % self.stride or x.shape[-2] % self.stride:
-            raise ValueError(f"input size {tuple(x.shape[-2:])} must be divisible by the stride {self.stride}")
+            raise ValueError(
+                f"input size {tuple(x.shape[-2:])} must be divisible by the stride "
+                f"{self.stride}"
+            )
         feats = []
         for stage in self.stages:
             x = stage(x)

@@ -1,15 +1,18 @@
-"""Training a memory network on few labeled frames: clip sampling, the bootstrapped loss, the mean teacher, the
-pseudo-label bank and the evaluation of a sequence by the DAVIS protocol.
+"""Training a memory network on few labeled frames: clip sampling, the bootstrapped
+loss, the mean teacher, the pseudo-label bank and the evaluation of a sequence by the
+DAVIS protocol.
 
 The two-shot recipe (Yan et al., CVPR 2023) in the terms of this module:
 
-- naive two-shot: :func:`train_vos` with ``mode="labeled"`` (clips drawn from the two labeled frames only);
-- phase 1: ``mode="semi"`` with a ``teacher`` (an EMA copy of the student, :func:`ema_update`); frames without a
-  label are supervised by the teacher's prediction where it is confident (:func:`confidence_mask`);
-- the pseudo-label bank: :func:`pseudo_label_bank`, each unlabeled frame taking the prediction propagated from
-  its nearest labeled frame (:func:`nearest_labeled`);
-- phase 2: ``mode="all"`` on labeled + pseudo-labeled frames, with confident predictions overriding the bank late
-  in training (:func:`override_labels`).
+- naive two-shot: :func:`train_vos` with ``mode="labeled"`` (clips drawn from the two
+  labeled frames only);
+- phase 1: ``mode="semi"`` with a ``teacher`` (an EMA copy of the student,
+  :func:`ema_update`); frames without a label are supervised by the teacher's prediction
+  where it is confident (:func:`confidence_mask`);
+- the pseudo-label bank: :func:`pseudo_label_bank`, each unlabeled frame taking the
+  prediction propagated from its nearest labeled frame (:func:`nearest_labeled`);
+- phase 2: ``mode="all"`` on labeled + pseudo-labeled frames, with confident predictions
+  overriding the bank late in training (:func:`override_labels`).
 
 Used by the two-shot VOS chapter.
 """
@@ -38,8 +41,10 @@ class TrainVideo:
     """One training video.
 
     - ``frames``: ``(T, 3, H, W)`` normalised float32;
-    - ``labels``: ``(T, H, W)`` float32 masks in {0, 1} (ground truth, or the pseudo-label bank);
-    - ``labeled``: ``(T,)`` bool, the frames whose label is a real annotation (all True under full supervision).
+    - ``labels``: ``(T, H, W)`` float32 masks in {0, 1} (ground truth, or the
+      pseudo-label bank);
+    - ``labeled``: ``(T,)`` bool, the frames whose label is a real annotation (all True
+      under full supervision).
     """
 
     name: str
@@ -50,27 +55,37 @@ class TrainVideo:
     def __post_init__(self):
         self.labeled = np.asarray(self.labeled, dtype=bool)
         t = self.frames.shape[0]
-        if self.labels.shape != (t, *self.frames.shape[-2:]) or self.labeled.shape != (t,):
-            raise ValueError(f"{self.name}: frames {tuple(self.frames.shape)}, labels {tuple(self.labels.shape)} and "
-                             f"labeled {self.labeled.shape} disagree")
+        if self.labels.shape != (t, *self.frames.shape[-2:]) or self.labeled.shape != (
+            t,
+        ):
+            raise ValueError(
+                f"{self.name}: frames {tuple(self.frames.shape)}, labels "
+                f"{tuple(self.labels.shape)} and "
+                f"labeled {self.labeled.shape} disagree"
+            )
         if not self.labeled.any():
             raise ValueError(f"{self.name}: at least one frame must be labeled")
 
 
 def nearest_labeled(n_frames: int, labeled: Sequence[int]) -> np.ndarray:
-    """For each frame, the labeled frame its pseudo-label is propagated from: the nearest one.
+    """For each frame, the labeled frame its pseudo-label is propagated from: the
+    nearest one.
 
-    Frames before the first labeled frame take backward propagation from it, frames after the last one forward
-    propagation from it, and frames between two labeled frames are split at the midpoint; a frame exactly at
-    the midpoint takes the earlier labeled frame (forward propagation). A labeled frame is its own source.
+    Frames before the first labeled frame take backward propagation from it, frames
+    after the last one forward propagation from it, and frames between two labeled
+    frames are split at the midpoint; a frame exactly at the midpoint takes the earlier
+    labeled frame (forward propagation). A labeled frame is its own source.
 
-    Returns ``(n_frames,)`` int64 frame indices. Raises ``ValueError`` for an empty or out-of-range ``labeled``.
+    Returns ``(n_frames,)`` int64 frame indices. Raises ``ValueError`` for an empty or
+    out-of-range ``labeled``.
     """
     lab = np.unique(np.asarray(labeled, dtype=np.int64))
     if lab.size == 0:
         raise ValueError("at least one labeled frame is needed")
     if lab[0] < 0 or lab[-1] >= n_frames:
-        raise ValueError(f"labeled frames {lab.tolist()} out of range for {n_frames} frames")
+        raise ValueError(
+            f"labeled frames {lab.tolist()} out of range for {n_frames} frames"
+        )
     t = np.arange(n_frames)
     right = np.searchsorted(lab, t)  # first labeled index >= t
     after = lab[np.minimum(right, lab.size - 1)]
@@ -80,12 +95,19 @@ def nearest_labeled(n_frames: int, labeled: Sequence[int]) -> np.ndarray:
     return np.where(after - t < t - before, after, before)
 
 
-def pseudo_label_bank(model: STM, frames: torch.Tensor, labeled: dict[int, torch.Tensor], *, mem_every: int = 5,
-                      top_k: int | None = None) -> tuple[torch.Tensor, np.ndarray]:
+def pseudo_label_bank(
+    model: STM,
+    frames: torch.Tensor,
+    labeled: dict[int, torch.Tensor],
+    *,
+    mem_every: int = 5,
+    top_k: int | None = None,
+) -> tuple[torch.Tensor, np.ndarray]:
     """Pseudo-labels for every frame of a video from a few labeled frames.
 
-    The model propagates each labeled frame's mask forward to the end of the video and backward to its start;
-    each frame keeps the propagation from its :func:`nearest_labeled` frame (labeled frames keep their label).
+    The model propagates each labeled frame's mask forward to the end of the video and
+    backward to its start; each frame keeps the propagation from its
+    :func:`nearest_labeled` frame (labeled frames keep their label).
 
     Args:
         model: a trained :class:`STM`.
@@ -93,7 +115,8 @@ def pseudo_label_bank(model: STM, frames: torch.Tensor, labeled: dict[int, torch
         labeled: frame index -> ``(H, W)`` mask.
 
     Returns:
-        ``(probs, source)``: foreground probabilities ``(T, H, W)`` and the source frame of each ``(T,)``.
+        ``(probs, source)``: foreground probabilities ``(T, H, W)`` and the source frame
+        of each ``(T,)``.
     """
     n = frames.shape[0]
     source = nearest_labeled(n, list(labeled))
@@ -104,31 +127,53 @@ def pseudo_label_bank(model: STM, frames: torch.Tensor, labeled: dict[int, torch
         before = np.flatnonzero((source == src) & (np.arange(n) < src))
         probs[src] = mask
         if after.size:
-            fwd = propagate(model, frames[src:after[-1] + 1], mask, mem_every=mem_every, top_k=top_k)
+            fwd = propagate(
+                model,
+                frames[src : after[-1] + 1],
+                mask,
+                mem_every=mem_every,
+                top_k=top_k,
+            )
             probs[after] = fwd[after - src]
         if before.size:
-            bwd = propagate(model, frames[before[0]:src + 1].flip(0), mask, mem_every=mem_every, top_k=top_k)
+            bwd = propagate(
+                model,
+                frames[before[0] : src + 1].flip(0),
+                mask,
+                mem_every=mem_every,
+                top_k=top_k,
+            )
             probs[before] = bwd[src - before]
     return probs, source
 
 
 def confidence_mask(probs: torch.Tensor, threshold: float) -> torch.Tensor:
-    """Pixels whose prediction is confident: ``max(p, 1 - p) >= threshold``, as a bool tensor of ``probs``' shape."""
+    """Pixels whose prediction is confident: ``max(p, 1 - p) >= threshold``, as a bool
+    tensor of ``probs``' shape.
+    """
     if not 0.5 <= threshold <= 1:
         raise ValueError(f"a confidence threshold lies in [0.5, 1]; got {threshold}")
     return torch.maximum(probs, 1 - probs) >= threshold
 
 
-def override_labels(labels: torch.Tensor, probs: torch.Tensor, threshold: float = 0.99) -> torch.Tensor:
-    """Phase 2's on-the-fly correction: where the model is confident (:func:`confidence_mask`), its hard
-    prediction replaces the bank's label; elsewhere the bank's label stays. Same shapes in and out."""
+def override_labels(
+    labels: torch.Tensor, probs: torch.Tensor, threshold: float = 0.99
+) -> torch.Tensor:
+    """Phase 2's on-the-fly correction: where the model is confident
+    (:func:`confidence_mask`), its hard prediction replaces the bank's label; elsewhere
+    the bank's label stays. Same shapes in and out.
+    """
     conf = confidence_mask(probs, threshold)
     return torch.where(conf, (probs >= 0.5).to(labels.dtype), labels)
 
 
 @torch.no_grad()
-def ema_update(teacher: torch.nn.Module, student: torch.nn.Module, decay: float) -> None:
-    """Mean teacher: ``theta_teacher <- decay * theta_teacher + (1 - decay) * theta_student`` (buffers copied)."""
+def ema_update(
+    teacher: torch.nn.Module, student: torch.nn.Module, decay: float
+) -> None:
+    """Mean teacher: ``theta_teacher <- decay * theta_teacher + (1 - decay) *
+    theta_student`` (buffers copied).
+    """
     if not 0 <= decay <= 1:
         raise ValueError(f"the EMA decay lies in [0, 1]; got {decay}")
     for t, s in zip(teacher.parameters(), student.parameters(), strict=True):
@@ -137,20 +182,28 @@ def ema_update(teacher: torch.nn.Module, student: torch.nn.Module, decay: float)
         t.copy_(s)
 
 
-def bootstrapped_bce(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None,
-                     top_p: float = 1.0) -> torch.Tensor:
-    """Binary cross-entropy averaged over the hardest ``top_p`` share of the supervised pixels of each image.
+def bootstrapped_bce(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor | None = None,
+    top_p: float = 1.0,
+) -> torch.Tensor:
+    """Binary cross-entropy averaged over the hardest ``top_p`` share of the supervised
+    pixels of each image.
 
     Args:
-        logits, target: ``(B, H, W)`` (target in [0, 1]).
-        weight: ``(B, H, W)`` 0/1, the pixels that are supervised (all by default).
-        top_p: share of the supervised pixels kept, the ones with the largest loss (STCN's bootstrapping).
+        logits, target: ``(B, H, W)`` (target in [0, 1]). weight: ``(B, H, W)`` 0/1, the
+            pixels that are supervised (all by default). top_p: share of the supervised
+            pixels kept, the ones with the largest loss (STCN's bootstrapping).
 
-    Returns a scalar: the mean over images that have at least one supervised pixel (0 when none has).
+    Returns a scalar: the mean over images that have at least one supervised pixel (0
+    when none has).
     """
     if not 0 < top_p <= 1:
         raise ValueError(f"top_p lies in (0, 1]; got {top_p}")
-    loss = F.binary_cross_entropy_with_logits(logits, target, reduction="none").flatten(1)
+    loss = F.binary_cross_entropy_with_logits(logits, target, reduction="none").flatten(
+        1
+    )
     w = torch.ones_like(loss) if weight is None else weight.flatten(1).to(loss.dtype)
     n = w.sum(1)
     if top_p < 1:
@@ -165,16 +218,22 @@ def bootstrapped_bce(logits: torch.Tensor, target: torch.Tensor, weight: torch.T
     return per_image[has].mean() if has.any() else logits.sum() * 0
 
 
-def sample_clips(videos: Sequence[TrainVideo], mode: str, batch_size: int, rng: np.random.Generator,
-                 clip_len: int = 3, max_skip: int = 10) -> tuple[np.ndarray, np.ndarray]:
+def sample_clips(
+    videos: Sequence[TrainVideo],
+    mode: str,
+    batch_size: int,
+    rng: np.random.Generator,
+    clip_len: int = 3,
+    max_skip: int = 10,
+) -> tuple[np.ndarray, np.ndarray]:
     """Draw ``batch_size`` clips of ``clip_len`` frames.
 
-    - ``"all"``: any frame starts the clip; the others lie within ``max_skip`` frames of it, in time order in a
-      random direction (forward or backward);
-    - ``"labeled"``: frames drawn with replacement from the labeled frames of a video (a frame drawn twice is seen
-      through two different augmentations);
-    - ``"semi"``: a labeled frame starts the clip; half the time another labeled frame of the video is in it, and
-      the rest lie within ``max_skip`` of the start.
+    - ``"all"``: any frame starts the clip; the others lie within ``max_skip`` frames of
+      it, in time order in a random direction (forward or backward);
+    - ``"labeled"``: frames drawn with replacement from the labeled frames of a video (a
+      frame drawn twice is seen through two different augmentations);
+    - ``"semi"``: a labeled frame starts the clip; half the time another labeled frame
+      of the video is in it, and the rest lie within ``max_skip`` of the start.
 
     Returns ``(video index (B,), frame indices (B, clip_len))``.
     """
@@ -191,12 +250,22 @@ def sample_clips(videos: Sequence[TrainVideo], mode: str, batch_size: int, rng: 
             continue
         start = int(rng.choice(lab)) if mode == "semi" else int(rng.integers(n))
         direction = 1 if rng.random() < 0.5 else -1
-        lo, hi = (start + 1, min(n, start + max_skip + 1)) if direction > 0 else (max(0, start - max_skip), start)
+        lo, hi = (
+            (start + 1, min(n, start + max_skip + 1))
+            if direction > 0
+            else (max(0, start - max_skip), start)
+        )
         if hi - lo < clip_len - 1:  # no room on that side: take the other direction
             direction = -direction
-            lo, hi = (start + 1, min(n, start + max_skip + 1)) if direction > 0 else (max(0, start - max_skip), start)
+            lo, hi = (
+                (start + 1, min(n, start + max_skip + 1))
+                if direction > 0
+                else (max(0, start - max_skip), start)
+            )
         pool = np.arange(lo, hi)
-        rest = np.sort(rng.choice(pool, size=clip_len - 1, replace=pool.size < clip_len - 1))
+        rest = np.sort(
+            rng.choice(pool, size=clip_len - 1, replace=pool.size < clip_len - 1)
+        )
         others = lab[lab != start]
         if mode == "semi" and others.size and rng.random() < 0.5:
             rest[-1] = int(rng.choice(others))
@@ -208,13 +277,26 @@ def sample_clips(videos: Sequence[TrainVideo], mode: str, batch_size: int, rng: 
 
 
 def _batch(videos, vids, clips, generator, augment: bool):
-    frames = torch.stack([videos[v].frames[c] for v, c in zip(vids, clips, strict=True)])  # (B, T, 3, H, W)
-    labels = torch.stack([videos[v].labels[c] for v, c in zip(vids, clips, strict=True)])  # (B, T, H, W)
-    known = torch.from_numpy(np.stack([videos[v].labeled[c] for v, c in zip(vids, clips, strict=True)]))
+    # (B, T, 3, H, W)
+    frames = torch.stack(
+        [videos[v].frames[c] for v, c in zip(vids, clips, strict=True)]
+    )
+    # (B, T, H, W)
+    labels = torch.stack(
+        [videos[v].labels[c] for v, c in zip(vids, clips, strict=True)]
+    )
+    known = torch.from_numpy(
+        np.stack([videos[v].labeled[c] for v, c in zip(vids, clips, strict=True)])
+    )
     known = known.to(frames.device)
     b, t = frames.shape[:2]
     if augment:
-        flat, lab, _ = random_affine(frames.flatten(0, 1), labels.flatten(0, 1)[:, None], generator=generator, groups=t)
+        flat, lab, _ = random_affine(
+            frames.flatten(0, 1),
+            labels.flatten(0, 1)[:, None],
+            generator=generator,
+            groups=t,
+        )
         flat = colour_jitter(flat, generator=generator, groups=t)
         frames = flat.view(b, t, *flat.shape[1:])
         labels = (lab[:, 0] > 0.5).float().view(b, t, *lab.shape[-2:])
@@ -223,30 +305,52 @@ def _batch(videos, vids, clips, generator, augment: bool):
 
 @dataclass
 class TrainLog:
-    """What :func:`train_vos` did: one entry per iteration (loss, the share of supervised pixels), seconds."""
+    """What :func:`train_vos` did: one entry per iteration (loss, the share of
+    supervised pixels), seconds.
+    """
 
     loss: list[float] = field(default_factory=list)
     supervised: list[float] = field(default_factory=list)
     seconds: float = 0.0
 
 
-def train_vos(model: STM, videos: Sequence[TrainVideo], mode: str, iterations: int, *, batch_size: int = 4,
-              lr: float = 1e-3, seed: int = 0, clip_len: int = 3, max_skip: int = 10, augment: bool = True,
-              top_p: tuple[float, float] = (1.0, 0.15), teacher: STM | None = None, ema_decay: float = 0.995,
-              confidence: float = 0.9, override_after: float | None = None, override_threshold: float = 0.99,
-              desc: str | None = None, progress: bool = True) -> TrainLog:
-    """Train ``model`` on clips of ``videos`` (in place) with Adam and a cosine learning rate.
+def train_vos(
+    model: STM,
+    videos: Sequence[TrainVideo],
+    mode: str,
+    iterations: int,
+    *,
+    batch_size: int = 4,
+    lr: float = 1e-3,
+    seed: int = 0,
+    clip_len: int = 3,
+    max_skip: int = 10,
+    augment: bool = True,
+    top_p: tuple[float, float] = (1.0, 0.15),
+    teacher: STM | None = None,
+    ema_decay: float = 0.995,
+    confidence: float = 0.9,
+    override_after: float | None = None,
+    override_threshold: float = 0.99,
+    desc: str | None = None,
+    progress: bool = True,
+) -> TrainLog:
+    """Train ``model`` on clips of ``videos`` (in place) with Adam and a cosine learning
+    rate.
 
-    Every clip starts from the (augmented) label of its first frame; the later frames are predicted with the
-    memory (:meth:`STM.forward_clip`) and supervised by :func:`bootstrapped_bce`, whose kept share of pixels
-    falls linearly from ``top_p[0]`` to ``top_p[1]`` over the first half of training.
+    Every clip starts from the (augmented) label of its first frame; the later frames
+    are predicted with the memory (:meth:`STM.forward_clip`) and supervised by
+    :func:`bootstrapped_bce`, whose kept share of pixels falls linearly from
+    ``top_p[0]`` to ``top_p[1]`` over the first half of training.
 
-    Supervision of a predicted frame: its label when the frame is ``labeled`` (or always, in modes ``"all"`` and
-    ``"labeled"``); in mode ``"semi"`` an unlabeled frame is supervised by the ``teacher``'s hard prediction on
-    the same clip where the teacher is confident (``confidence``), and the teacher follows the student by
-    :func:`ema_update` with ``ema_decay`` after every step. With ``override_after`` (a fraction of the
-    iterations), from then on the student's own confident predictions (``override_threshold``) replace the labels
-    of the non-labeled frames (phase 2, :func:`override_labels`).
+    Supervision of a predicted frame: its label when the frame is ``labeled`` (or
+    always, in modes ``"all"`` and ``"labeled"``); in mode ``"semi"`` an unlabeled frame
+    is supervised by the ``teacher``'s hard prediction on the same clip where the
+    teacher is confident (``confidence``), and the teacher follows the student by
+    :func:`ema_update` with ``ema_decay`` after every step. With ``override_after`` (a
+    fraction of the iterations), from then on the student's own confident predictions
+    (``override_threshold``) replace the labels of the non-labeled frames (phase 2,
+    :func:`override_labels`).
 
     Returns a :class:`TrainLog`. Deterministic for a given ``seed`` on the CPU.
     """
@@ -265,9 +369,16 @@ def train_vos(model: STM, videos: Sequence[TrainVideo], mode: str, iterations: i
     model.train()
     if teacher is not None:
         teacher.eval()
-    bar = tqdm(range(iterations), desc=desc or f"train ({mode})", disable=not progress, mininterval=2.0)
+    bar = tqdm(
+        range(iterations),
+        desc=desc or f"train ({mode})",
+        disable=not progress,
+        mininterval=2.0,
+    )
     for it in bar:
-        vids, clips = sample_clips(videos, mode, batch_size, rng, clip_len=clip_len, max_skip=max_skip)
+        vids, clips = sample_clips(
+            videos, mode, batch_size, rng, clip_len=clip_len, max_skip=max_skip
+        )
         frames, labels, known = _batch(videos, vids, clips, gen, augment)
         logits = model.forward_clip(frames, labels[:, :1])
         target = labels[:, 1:]
@@ -277,14 +388,23 @@ def train_vos(model: STM, videos: Sequence[TrainVideo], mode: str, iterations: i
                 probs_t = torch.sigmoid(teacher.forward_clip(frames, labels[:, :1]))
             unknown = ~known[:, 1:, None, None]
             target = torch.where(unknown, (probs_t >= 0.5).float(), target)
-            weight = torch.where(unknown, confidence_mask(probs_t, confidence).float(), weight)
+            weight = torch.where(
+                unknown, confidence_mask(probs_t, confidence).float(), weight
+            )
         elif override_after is not None and it >= override_after * iterations:
             unknown = ~known[:, 1:, None, None]
-            target = torch.where(unknown, override_labels(target, torch.sigmoid(logits.detach()),
-                                                          override_threshold), target)
+            target = torch.where(
+                unknown,
+                override_labels(
+                    target, torch.sigmoid(logits.detach()), override_threshold
+                ),
+                target,
+            )
         frac = min(1.0, it / max(1, iterations // 2))
         p = top_p[0] + (top_p[1] - top_p[0]) * frac
-        loss = bootstrapped_bce(logits.flatten(0, 1), target.flatten(0, 1), weight.flatten(0, 1), top_p=p)
+        loss = bootstrapped_bce(
+            logits.flatten(0, 1), target.flatten(0, 1), weight.flatten(0, 1), top_p=p
+        )
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -308,16 +428,26 @@ def mean_teacher(model: STM) -> STM:
     return teacher.eval()
 
 
-def evaluate_sequence(model: STM, frames: torch.Tensor, gt_masks: np.ndarray, *, mem_every: int = 5,
-                      top_k: int | None = None, first_mask: torch.Tensor | None = None) -> dict:
-    """Segment a sequence from its first ground-truth mask and score it by the DAVIS semi-supervised protocol.
+def evaluate_sequence(
+    model: STM,
+    frames: torch.Tensor,
+    gt_masks: np.ndarray,
+    *,
+    mem_every: int = 5,
+    top_k: int | None = None,
+    first_mask: torch.Tensor | None = None,
+) -> dict:
+    """Segment a sequence from its first ground-truth mask and score it by the DAVIS
+    semi-supervised protocol.
 
-    ``frames`` ``(T, 3, h, w)`` at the working resolution; ``gt_masks`` ``(T, H, W)`` 0/1 at the resolution of the
-    evaluation (480p in DAVIS). The first mask is ``gt_masks[0]`` resized to ``(h, w)`` unless given; the
-    predictions are upsampled bilinearly to ``(H, W)`` and thresholded at 0.5. J and F (:func:`j_and_f`) skip the
+    ``frames`` ``(T, 3, h, w)`` at the working resolution; ``gt_masks`` ``(T, H, W)``
+    0/1 at the resolution of the evaluation (480p in DAVIS). The first mask is
+    ``gt_masks[0]`` resized to ``(h, w)`` unless given; the predictions are upsampled
+    bilinearly to ``(H, W)`` and thresholded at 0.5. J and F (:func:`j_and_f`) skip the
     first and the last frame.
 
-    Returns ``{"J", "F", "J&F", "J_per_frame", "F_per_frame", "n_frames", "probs" (T, h, w)}``.
+    Returns ``{"J", "F", "J&F", "J_per_frame", "F_per_frame", "n_frames", "probs" (T, h,
+    w)}``.
     """
     gt = np.asarray(gt_masks)
     h, w = frames.shape[-2:]
@@ -330,9 +460,13 @@ def evaluate_sequence(model: STM, frames: torch.Tensor, gt_masks: np.ndarray, *,
     return scores
 
 
-def label_quality(probs: torch.Tensor, gt_masks: np.ndarray, skip: Sequence[int] = ()) -> np.ndarray:
-    """J of each frame's pseudo-label (probabilities ``(T, h, w)``, upsampled and thresholded at 0.5) against the
-    real masks ``(T, H, W)``; frames in ``skip`` (the labeled ones) get NaN. Returns ``(T,)`` float."""
+def label_quality(
+    probs: torch.Tensor, gt_masks: np.ndarray, skip: Sequence[int] = ()
+) -> np.ndarray:
+    """J of each frame's pseudo-label (probabilities ``(T, h, w)``, upsampled and
+    thresholded at 0.5) against the real masks ``(T, H, W)``; frames in ``skip`` (the
+    labeled ones) get NaN. Returns ``(T,)`` float.
+    """
     gt = np.asarray(gt_masks)
     pred = upsample_probs(probs, (gt.shape[2], gt.shape[1])) >= 0.5
     out = np.array([jaccard(p, g > 0) for p, g in zip(pred, gt, strict=True)])
