@@ -24,41 +24,8 @@ import numpy as np
 from PIL import Image
 
 from .errors import DataError, DatasetNotFoundError, MalformedDataError
+from .names import DAVIS2017_VAL
 from .registry import get, locate, matching
-
-# The official DAVIS 2017 val split (30 sequences).
-DAVIS2017_VAL: tuple[str, ...] = (
-    "bike-packing",
-    "blackswan",
-    "bmx-trees",
-    "breakdance",
-    "camel",
-    "car-roundabout",
-    "car-shadow",
-    "cows",
-    "dance-twirl",
-    "dog",
-    "dogs-jump",
-    "drift-chicane",
-    "drift-straight",
-    "goat",
-    "gold-fish",
-    "horsejump-high",
-    "india",
-    "judo",
-    "kite-surf",
-    "lab-coat",
-    "libby",
-    "loading",
-    "mbike-trick",
-    "motocross-jump",
-    "paragliding-launch",
-    "parkour",
-    "pigs",
-    "scooter-black",
-    "shooting",
-    "soapbox",
-)
 
 _NAME = "davis2017"
 _SPLITS = ("train", "val", "all")

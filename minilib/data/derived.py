@@ -12,8 +12,7 @@ import io
 import re
 from pathlib import Path
 
-from .coco import COCO_CLASSES, VOC_CLASSES
-from .davis2017 import DAVIS2017_VAL
+from .names import COCO_CLASSES, DAVIS2017_VAL, VOC_CLASSES
 
 
 def _lines(names) -> bytes:

@@ -27,6 +27,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from . import derived
 from ._io import sha256_file
 from .errors import ChecksumMismatchError, DatasetNotFoundError
 
@@ -234,13 +235,8 @@ def matching(name: str, pattern: str) -> list[str]:
 
 
 def _derived(func_name: str) -> Callable[[Path], bytes]:
-    def build(root: Path) -> bytes:
-        from . import derived
-
-        return getattr(derived, func_name)(root)
-
-    build.__name__ = func_name
-    return build
+    """The builder ``derived.<func_name>``; a wrong name fails at import, not later."""
+    return getattr(derived, func_name)
 
 
 # --------------------------------------------------------------------------------------
