@@ -72,8 +72,7 @@ def set_seed(seed: int) -> None:
     np.random.seed(seed)  # noqa: NPY002 - seeds code that still uses the global generator
     try:
         import torch
-    # pragma: no cover - torch is a dependency, but stay usable without it
-    except ImportError:
+    except ImportError:  # pragma: no cover - torch is a dependency
         return
     torch.manual_seed(seed)
     if torch.cuda.is_available():

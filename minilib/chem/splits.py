@@ -745,8 +745,8 @@ def swap_refine(
         if len(in_pool) and rng.random() < 0.5:
             r = int(rng.choice(in_pool))  # lands in an under-full bin itself
         # or: the nearest training compound of an over-full test compound, which may
-        # then drop a bin
         else:
+            # then drop a bin
             r = int(arg[rng.choice(out_pool)])
             if r == t or mask[r]:
                 continue

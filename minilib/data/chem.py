@@ -24,8 +24,8 @@ from ._io import load_numpy_pickle, read_csv_checked, read_json_checked
 from .errors import MalformedDataError
 from .registry import locate
 
-# : Short name -> (registry name, file, measure) of the four single-target sets of the
-# SAE paper.
+#: Short name -> (registry name, file, measure) of the four single-target sets of the
+#: SAE paper.
 SAE_SETS: dict[str, tuple[str, str, str]] = {
     "egfr": ("sae_ic50_egfr", "IC50_EGFR.csv", "pIC50"),
     "bace1": ("sae_ic50_bace1", "IC50_BACE1.csv", "pIC50"),
@@ -33,8 +33,8 @@ SAE_SETS: dict[str, tuple[str, str, str]] = {
     "ca2": ("sae_ki_ca2", "Ki_Carbonic_anhydrase_II.csv", "pKi"),
 }
 
-# : Number of BindingDB targets (folders ``raw_dataset/protein_0000`` ...
-# ``protein_0400``).
+#: Number of BindingDB targets (folders ``raw_dataset/protein_0000`` ...
+#: ``protein_0400``).
 BINDINGDB_N_TARGETS = 401
 BINDINGDB_SPLITS: tuple[str, ...] = ("train", "val", "test")
 

@@ -491,8 +491,8 @@ def _download_files(
                     ):
                         error = exc
                     bar.update(1)
-        # KeyboardInterrupt: let the workers remove their temporary files
         except BaseException:
+            # KeyboardInterrupt: let the workers remove their temporary files
             net.stop.set()
             raise
         if error is not None:

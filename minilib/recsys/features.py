@@ -59,9 +59,9 @@ __all__ = [
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 
-# : Default grouping of ``user_active_degree`` into domains; every other value
-# (middle_active, low_active, the new : users, ...) goes to ``"other"``. Three domains
-# with real spread (``tab`` is 1 on 99 % of the 1K log).
+#: Default grouping of ``user_active_degree`` into domains; every other value
+#: (middle_active, low_active, the new users, ...) goes to ``"other"``. Three domains
+#: with real spread (``tab`` is 1 on 99 % of the 1K log).
 DEFAULT_DOMAIN_GROUPS: dict[Any, str] = {
     "full_active": "full_active",
     "high_active": "high_active",
@@ -70,8 +70,8 @@ DEFAULT_DOMAIN_GROUPS: dict[Any, str] = {
 #: Video-table categorical fields (``tag`` is the first tag of ``tag_list``).
 VIDEO_CATEGORICAL: tuple[str, ...] = ("video_type", "upload_type", "music_type", "tag")
 
-# : User-table categorical fields (``is_live_streamer`` keeps its ``-124`` sentinel as a
-# category of its own).
+#: User-table categorical fields (``is_live_streamer`` keeps its ``-124`` sentinel as a
+#: category of its own).
 USER_CATEGORICAL: tuple[str, ...] = (
     "user_active_degree",
     "is_video_author",
@@ -83,8 +83,8 @@ USER_CATEGORICAL: tuple[str, ...] = (
     *(f"onehot_feat{i}" for i in range(18)),
 )
 
-# : Dense columns that go through ``log1p`` before standardising (heavy-tailed,
-# non-negative).
+#: Dense columns that go through ``log1p`` before standardising (heavy-tailed,
+#: non-negative).
 DENSE_LOG_COLUMNS: tuple[str, ...] = (
     "video_duration",
     "user_prev_impressions",
@@ -694,8 +694,8 @@ def _resolve_domains(
     if domain_groups is None:
         if domain_column == "user_active_degree":
             groups = dict(DEFAULT_DOMAIN_GROUPS)
-        # every value seen in train is a domain of its own, by descending train count
         else:
+            # every value seen in train is its own domain, by descending train count
             groups = {v: str(v) for v in Vocab.fit(df.loc[train, domain_column]).values}
     else:
         groups = {k: str(v) for k, v in domain_groups.items()}

@@ -50,8 +50,8 @@ __all__ = [
 
 Batch = Mapping[str, torch.Tensor]
 
-# : Standard deviation of the normal initialisation of every embedding row and dense
-# projection weight.
+#: Standard deviation of the normal initialisation of every embedding row and dense
+#: projection weight.
 EMBEDDING_INIT_STD = 0.05
 
 HISTORY_SLOT = "history"
