@@ -1,26 +1,27 @@
-"""Recommendation on KuaiRand: the feature pipeline, multi-task models (shared-bottom,
-MMoE, EPNet, PPNet, PEPNet) and their training and evaluation. Used by the PEPNet
-chapter and, later, TWIN, TWIN-V2 and Pyramid Mixer.
+"""Recommendation: the KuaiRand feature pipeline, the shared layers and baselines, the
+papers' models (PEPNet; TWIN, TWIN-V2 and Pyramid Mixer to come), and multi-task
+training and evaluation.
+
+Shared: :mod:`.spec` (the batch contract), :mod:`.features` (vocabularies, causal
+features, time split), :mod:`.kuairand` (the pipeline), :mod:`.batches`,
+:mod:`.layers`, :mod:`.baselines`, :mod:`.multitask`; :mod:`.testing` makes synthetic
+batches for tests. Papers: :mod:`.pepnet`.
 """
 
-from .features import (
-    Normalizer,
-    Prepared,
-    Vocab,
-    build_kuairand,
-    causal_history,
-    kuairand,
-    time_split,
-)
-from .models import EPNet, FeatureEmbedding, GateNU, MMoE, PEPNet, PPNet, SharedBottom
+from .baselines import MMoE, SharedBottom
+from .batches import Prepared, TensorBatches
+from .features import Normalizer, Vocab, causal_counts, causal_history, time_split
+from .kuairand import build_kuairand, prepare_kuairand
+from .layers import FeatureEmbedding
 from .multitask import (
     evaluate,
-    gate_values,
+    mean_cell_auc,
     multitask_loss,
     predict,
     throughput,
     train_multitask,
 )
+from .pepnet import EPNet, GateNU, PEPNet, PPNet, gate_values
 from .spec import BATCH_KEYS, FeatureSpec
 
 __all__ = [
@@ -35,14 +36,17 @@ __all__ = [
     "PPNet",
     "Prepared",
     "SharedBottom",
+    "TensorBatches",
     "Vocab",
     "build_kuairand",
+    "causal_counts",
     "causal_history",
     "evaluate",
     "gate_values",
-    "kuairand",
+    "mean_cell_auc",
     "multitask_loss",
     "predict",
+    "prepare_kuairand",
     "throughput",
     "time_split",
     "train_multitask",

@@ -1,15 +1,15 @@
-"""Training, prediction and evaluation of the multi-task models of
-:mod:`minilib.recsys.models`.
+"""Training, prediction and evaluation of the multi-task recommendation models.
 
 A typical run of the PEPNet chapter::
 
     model = PEPNet(spec, d=8)
     history = train_multitask(model, TensorBatches(train, 1024), val, epochs=10)
     evaluate(model, test, spec)          # AUC / GAUC per task and domain
-    gate_values(model, test, spec)       # long format, for distribution plots
 
 Training goes through the book's one loop, :func:`minilib.train.fit`. Batches follow the
 contract of :mod:`minilib.recsys.spec`.
+
+Used by the PEPNet chapter and the TWIN, TWIN-V2 and Pyramid Mixer chapters.
 """
 
 from __future__ import annotations
@@ -24,14 +24,13 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from minilib.metrics import auc, gauc
-from minilib.recsys.spec import FeatureSpec
-from minilib.train import History, fit, to_device
+from ..metrics import auc, gauc
+from ..train import History, fit, to_device
+from .batches import n_rows, rows, to_numpy
+from .spec import FeatureSpec
 
 __all__ = [
-    "TensorBatches",
     "evaluate",
-    "gate_values",
     "mean_cell_auc",
     "multitask_loss",
     "predict",
@@ -40,65 +39,6 @@ __all__ = [
 ]
 
 Batch = Mapping[str, torch.Tensor]
-
-
-def _n_rows(batch: Batch) -> int:
-    return int(batch["labels"].shape[0])
-
-
-def _rows(batch: Batch, index: slice | torch.Tensor) -> dict[str, torch.Tensor]:
-    return {k: v[index] for k, v in batch.items()}
-
-
-class TensorBatches:
-    """Mini-batches of a batch dict held in memory, as an iterable with ``len`` (what
-    :func:`fit` wants).
-
-    Each epoch yields ``ceil(n / batch_size)`` dicts with the same keys; with
-    ``shuffle`` the rows are permuted anew every epoch by a generator seeded with
-    ``seed`` (epoch ``e`` uses ``seed + e``), so runs are reproducible. ``drop_last``
-    drops a final short batch.
-
-    Used by the PEPNet chapter.
-    """
-
-    def __init__(
-        self,
-        batch: Batch,
-        batch_size: int = 1024,
-        *,
-        shuffle: bool = True,
-        seed: int = 0,
-        drop_last: bool = False,
-    ):
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.batch = dict(batch)
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.seed = seed
-        self.drop_last = drop_last
-        self.n = _n_rows(batch)
-        self._epoch = 0
-
-    def __len__(self) -> int:
-        return (
-            self.n // self.batch_size
-            if self.drop_last
-            else math.ceil(self.n / self.batch_size)
-        )
-
-    def __iter__(self):
-        if self.shuffle:
-            g = torch.Generator().manual_seed(self.seed + self._epoch)
-            order = torch.randperm(self.n, generator=g)
-        else:
-            order = torch.arange(self.n)
-        self._epoch += 1
-        for i in range(len(self)):
-            yield _rows(
-                self.batch, order[i * self.batch_size : (i + 1) * self.batch_size]
-            )
 
 
 def multitask_loss(
@@ -149,18 +89,14 @@ def predict(model: torch.nn.Module, batch: Batch, batch_size: int = 8192) -> np.
     """
     model.eval()
     device = next(model.parameters()).device
-    n = _n_rows(batch)
+    n = n_rows(batch)
     out = [
-        torch.sigmoid(model(to_device(_rows(batch, slice(i, i + batch_size)), device)))
+        torch.sigmoid(model(to_device(rows(batch, slice(i, i + batch_size)), device)))
         .float()
         .cpu()
         for i in range(0, n, batch_size)
     ]
     return torch.cat(out).numpy()
-
-
-def _np(t: torch.Tensor) -> np.ndarray:
-    return t.detach().cpu().numpy()
 
 
 def mean_cell_auc(scores: np.ndarray, batch: Batch) -> float:
@@ -171,9 +107,9 @@ def mean_cell_auc(scores: np.ndarray, batch: Batch) -> float:
     Used by the PEPNet chapter (the validation score of :func:`train_multitask`).
     """
     labels, mask, domain = (
-        _np(batch["labels"]),
-        _np(batch["label_mask"]) > 0,
-        _np(batch["domain"]),
+        to_numpy(batch["labels"]),
+        to_numpy(batch["label_mask"]) > 0,
+        to_numpy(batch["domain"]),
     )
     values = []
     for t in range(labels.shape[1]):
@@ -275,8 +211,8 @@ def evaluate(
     Used by the PEPNet chapter.
     """
     probs = predict(model, batch, batch_size)
-    labels, mask = _np(batch["labels"]), _np(batch["label_mask"]) > 0
-    domain, users = _np(batch["domain"]), _np(batch["user"])
+    labels, mask = to_numpy(batch["labels"]), to_numpy(batch["label_mask"]) > 0
+    domain, users = to_numpy(batch["domain"]), to_numpy(batch["user"])
     everything = np.ones(len(domain), dtype=bool)
     cells = [(name, domain == k) for k, name in enumerate(spec.domains)] + [
         ("all", everything)
@@ -309,124 +245,6 @@ def evaluate(
     )
 
 
-@torch.no_grad()
-def gate_values(
-    model: torch.nn.Module,
-    batch: Batch,
-    spec: FeatureSpec,
-    *,
-    max_samples: int | None = 2000,
-    seed: int = 0,
-    batch_size: int = 8192,
-) -> pd.DataFrame:
-    """The PEPNet gate values of a sample of ``batch``, in long format for distribution
-    plots per domain.
-
-    Columns: ``gate`` ("ep" or "pp"), ``task`` (None for the EPNet gate, shared by all
-    tasks), ``layer`` ("embedding" for EPNet; for PPNet "input" for the tower input and
-    "hidden1", "hidden2", ... for the inputs of the later hidden layers), ``slot`` (the
-    embedding slot the value scales, for EPNet and for the PPNet tower input; None for
-    hidden units), ``unit`` (index of the value inside its layer: the slot index for
-    EPNet, ``slot * d + k`` for the tower input), ``domain`` (name from
-    ``spec.domains``), ``row`` (the sample's row in ``batch``) and ``value`` (in ``[0,
-    gamma]``). EPNet gives ``n_slots`` rows per sample, PPNet ``n_tasks * pp_width``; at
-    most ``max_samples`` samples (drawn without replacement, fixed ``seed``) are used,
-    to keep the frame small. The text columns are categorical.
-
-    Raises ``TypeError`` for a model without PEPNet gates (SharedBottom, MMoE).
-
-    Used by the PEPNet chapter.
-    """
-    if not (getattr(model, "use_ep", False) or getattr(model, "use_pp", False)):
-        raise TypeError(
-            f"{type(model).__name__} has no PEPNet gates (only EPNet, PPNet and PEPNet "
-            "have 'ep' or 'pp' gates)"
-        )
-    model.eval()
-    n = _n_rows(batch)
-    rows = np.arange(n)
-    if max_samples is not None and n > max_samples:
-        rows = np.sort(
-            np.random.default_rng(seed).choice(n, max_samples, replace=False)
-        )
-    sub = _rows(batch, torch.from_numpy(rows))
-    device = next(model.parameters()).device
-    parts: dict[str, list[torch.Tensor]] = {}
-    for i in range(0, len(rows), batch_size):
-        _, gates = model(
-            to_device(_rows(sub, slice(i, i + batch_size)), device), return_gates=True
-        )
-        for key in ("ep", "pp"):
-            if key in gates:
-                parts.setdefault(key, []).append(gates[key].float().cpu())
-    dom_codes = _np(sub["domain"]).astype(np.int64)
-    d = model.embedding.d
-    widths = model.towers[0].gate_widths
-    layer_names = ["embedding", "input"] + [f"hidden{i}" for i in range(1, len(widths))]
-    cols: dict[str, list[np.ndarray]] = {
-        k: []
-        for k in ("gate", "task", "layer", "slot", "unit", "domain", "row", "value")
-    }
-
-    # codes of one value per (sample, unit)
-    def add(gate, task, layer, slot, unit, per_sample, values):
-        S = len(rows)
-        for key, col in (
-            ("gate", np.full(S * per_sample, gate)),
-            ("task", np.tile(task, S)),
-            ("layer", np.tile(layer, S)),
-            ("slot", np.tile(slot, S)),
-            ("unit", np.tile(unit, S)),
-            ("domain", np.repeat(dom_codes, per_sample)),
-            ("row", np.repeat(rows, per_sample)),
-            ("value", values.ravel()),
-        ):
-            cols[key].append(col)
-
-    if "ep" in parts:
-        ep = torch.cat(parts["ep"]).numpy()  # (S, n_slots)
-        K = ep.shape[1]
-        add(
-            0,
-            np.full(K, -1),
-            np.zeros(K, dtype=np.int64),
-            np.arange(K),
-            np.arange(K),
-            K,
-            ep,
-        )
-    if "pp" in parts:
-        pp = torch.cat(parts["pp"]).numpy()  # (S, n_tasks, pp_width)
-        T, W = pp.shape[1:]
-        # layer of each gate unit, 0 = tower input
-        layer = np.repeat(np.arange(len(widths)), widths)
-        unit = np.concatenate([np.arange(w) for w in widths])
-        slot = np.where(layer == 0, unit // d, -1)
-        add(
-            1,
-            np.repeat(np.arange(T), W),
-            np.tile(layer + 1, T),
-            np.tile(slot, T),
-            np.tile(unit, T),
-            T * W,
-            pp,
-        )
-    c = {k: np.concatenate(v) for k, v in cols.items()}
-    cat = pd.Categorical.from_codes
-    return pd.DataFrame(
-        {
-            "gate": cat(c["gate"], categories=["ep", "pp"]),
-            "task": cat(c["task"], categories=list(spec.tasks)),
-            "layer": cat(c["layer"], categories=layer_names),
-            "slot": cat(c["slot"], categories=list(model.embedding.slot_names)),
-            "unit": c["unit"].astype(np.int64),
-            "domain": cat(c["domain"], categories=list(spec.domains)),
-            "row": c["row"].astype(np.int64),
-            "value": c["value"].astype(np.float32),
-        }
-    )
-
-
 def throughput(
     model: torch.nn.Module,
     batch: Batch,
@@ -448,14 +266,14 @@ def throughput(
     m.train()
     device = next(m.parameters()).device
     data = to_device(dict(batch), device)
-    n = _n_rows(data)
+    n = n_rows(data)
     size = min(batch_size, n)
     per_pass = max(n // size, 1)
     opt = torch.optim.Adam(m.parameters(), lr=1e-3)
 
     def step(i: int) -> None:
         start = (i % per_pass) * size
-        b = _rows(data, slice(start, start + size))
+        b = rows(data, slice(start, start + size))
         opt.zero_grad(set_to_none=True)
         multitask_loss(m(b), b["labels"], b["label_mask"]).backward()
         opt.step()

@@ -1,5 +1,5 @@
-"""Tests of the PEPNet chapter's models (minilib.recsys.models) and training helpers
-(minilib.recsys.multitask), on synthetic batches that follow minilib.recsys.spec.
+"""The recommendation models (layers, baselines, PEPNet) and the multi-task training
+helpers, on synthetic batches that follow minilib.recsys.spec.
 """
 
 from __future__ import annotations
@@ -11,28 +11,20 @@ import pandas as pd
 import pytest
 import torch
 
-from minilib.recsys.models import (
-    EPNet,
-    FeatureEmbedding,
-    GateNU,
-    MMoE,
-    PEPNet,
-    PPNet,
-    SharedBottom,
-    synthetic_batch,
-    synthetic_spec,
-)
+from minilib.recsys.baselines import MMoE, SharedBottom
+from minilib.recsys.batches import TensorBatches
+from minilib.recsys.layers import FeatureEmbedding
 from minilib.recsys.multitask import (
-    TensorBatches,
     evaluate,
-    gate_values,
     mean_cell_auc,
     multitask_loss,
     predict,
     throughput,
     train_multitask,
 )
+from minilib.recsys.pepnet import EPNet, GateNU, PEPNet, PPNet, gate_values
 from minilib.recsys.spec import BATCH_KEYS
+from minilib.recsys.testing import synthetic_batch, synthetic_spec
 
 ALL_MODELS = (SharedBottom, MMoE, EPNet, PPNet, PEPNet)
 GATED = (EPNet, PPNet, PEPNet)
