@@ -1,8 +1,10 @@
-"""Chemistry helpers: fingerprints and Tanimoto similarity (RDKit), train/test splits
-(random, scaffold, SAE) and light affinity models with per-similarity-bin errors. Used
-by the datasets and SAE chapters.
+"""Chemistry: fingerprints and Tanimoto similarity (RDKit), train/test splits and their
+similarity histograms, light affinity models with per-similarity-bin errors (shared:
+:mod:`.similarity`, :mod:`.splits`, :mod:`.dta`), and the SAE paper's split
+(:mod:`.sae`). Used by the datasets and SAE chapters.
 """
 
+from .sae import Neighbours, neighbours, sae_split, swap_refine
 from .similarity import (
     SIMILARITY_BINS,
     Fingerprints,
@@ -12,15 +14,11 @@ from .similarity import (
     tanimoto,
 )
 from .splits import (
-    Neighbours,
     Split,
     fit_error,
-    neighbours,
     random_split,
-    sae_split,
     scaffold_split,
     split_histogram,
-    swap_refine,
     target_distribution,
 )
 

@@ -1,5 +1,5 @@
-"""minilib.chem.splits: random, scaffold and SAE splits, on small fingerprints made
-here.
+"""minilib.chem.splits and minilib.chem.sae: random, scaffold and SAE splits, on small
+fingerprints made here.
 """
 
 from __future__ import annotations
@@ -8,19 +8,21 @@ import numpy as np
 import pytest
 import torch
 
-from minilib.chem.similarity import bin_fractions, tanimoto
-from minilib.chem.splits import (
+from minilib.chem.sae import (
     _hard_max_similarity,
-    fit_error,
     neighbours,
-    random_split,
     sae_split,
-    scaffold_split,
-    scaffolds,
     soft_histogram,
     soft_max_similarity,
-    split_histogram,
     swap_refine,
+)
+from minilib.chem.similarity import bin_fractions, tanimoto
+from minilib.chem.splits import (
+    fit_error,
+    random_split,
+    scaffold_split,
+    scaffolds,
+    split_histogram,
     target_distribution,
 )
 
