@@ -23,43 +23,37 @@ back-off; other HTTP errors fail at once with a :class:`DownloadError`.
 from __future__ import annotations
 
 import contextlib
-import fnmatch
-import hashlib
-import http.client
 import os
-import re
-import stat
 import tarfile
 import tempfile
 import threading
-import urllib.error
-import urllib.parse
-import urllib.request
 import zipfile
 import zlib
-from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import BinaryIO
+from pathlib import Path
 
 from tqdm import tqdm
 
-from . import _io, registry
+from . import registry
+from ._archives import _copy_member, _members
+from ._download import _atomic_write, _Cancelled, _is_correct, _Net, _Sink, _stream
 from ._io import sha256_file
 from .errors import (
     ChecksumMismatchError,
     DataError,
     DatasetNotFoundError,
-    DownloadError,
-    UnsafeArchiveError,
 )
-from .registry import Dataset, RemoteArchive, RemoteFiles
+from .registry import Dataset
+from .sources import (
+    RemoteArchive,
+    RemoteFiles,
+    archive_local_path,
+    remote_url,
+    source_covers,
+)
 
 __all__ = ["FetchReport", "archive_local_path", "fetch", "remote_url", "source_covers"]
-
-_CHUNK = 1 << 16
-_USER_AGENT = "minilib-data-fetch/1.0 (+python urllib)"
 
 
 @dataclass
@@ -98,330 +92,16 @@ class FetchReport:
 # source mapping
 
 
-def remote_url(source: RemoteFiles, relpath: str) -> str | None:
-    """The URL that ``source`` downloads the registered file ``relpath`` from, or None
-    if it does not match.
-
-    ``relpath`` matches when it starts with ``source.local_prefix`` and matches
-    ``source.pattern`` (fnmatch, case-sensitive, on the whole local path). The remote
-    path is ``remote_prefix + rest + remote_suffix`` (``rest``: ``relpath`` after the
-    local prefix), percent-quoted into the URL template.
-    """
-    if not relpath.startswith(source.local_prefix) or not fnmatch.fnmatchcase(
-        relpath, source.pattern
-    ):
-        return None
-    remote = (
-        source.remote_prefix
-        + relpath[len(source.local_prefix) :]
-        + source.remote_suffix
-    )
-    return source.url_template.format(path=urllib.parse.quote(remote))
-
-
-def archive_local_path(source: RemoteArchive, member: str) -> str | None:
-    """The local path of archive member ``member`` under the first matching ``members``
-    prefix, else None.
-    """
-    for archive_prefix, local_prefix in source.members:
-        if member.startswith(archive_prefix):
-            return local_prefix + member[len(archive_prefix) :]
-    return None
-
-
-def source_covers(source: RemoteFiles | RemoteArchive, relpath: str) -> bool:
-    """Whether ``source`` can produce the registered file ``relpath``.
-
-    A :class:`RemoteFiles` covers the files :func:`remote_url` maps; a
-    :class:`RemoteArchive` covers every path equal to, or starting with, one of its
-    local prefixes (whether the archive really holds the member is only known after
-    downloading it).
-    """
-    if isinstance(source, RemoteFiles):
-        return remote_url(source, relpath) is not None
-    return any(
-        relpath == local or relpath.startswith(local) for _, local in source.members
-    )
-
-
 # ------------------------------------------------------------------------------------
 # atomic writes
-
-
-class _Sink:
-    """A temporary file plus the running sha256 of what was written to it; ``reset``
-    starts over.
-    """
-
-    def __init__(self, f: BinaryIO, dest: str):
-        self._f = f
-        self.dest = dest  # the destination file, for error messages
-        self._h = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data: bytes) -> None:
-        self._f.write(data)
-        self._h.update(data)
-        self.size += len(data)
-
-    def reset(self) -> None:
-        self._f.seek(0)
-        self._f.truncate()
-        self._h = hashlib.sha256()
-        self.size = 0
-
-    def hexdigest(self) -> str:
-        return self._h.hexdigest()
-
-
-def _atomic_write(
-    dest: Path, write: Callable[[_Sink], None], expected: str, dataset: str
-) -> None:
-    """Write ``dest`` through a temporary file in its folder; check its sha256; move it
-    into place.
-
-    On any failure (including a checksum mismatch, raised as
-    :class:`ChecksumMismatchError`) the temporary file is deleted and ``dest`` is left
-    as it was.
-    """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.part-", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            sink = _Sink(f, str(dest))
-            write(sink)
-        actual = sink.hexdigest()
-        if actual != expected:
-            raise ChecksumMismatchError(dataset, dest, expected, actual)
-        # mkstemp creates 0600; a dataset file is meant to be readable by all
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _io.remember_sha256(dest, actual)
-
-
-def _is_correct(path: Path, expected: str) -> bool:
-    return path.is_file() and sha256_file(path) == expected
 
 
 # --------------------------------------------------------------------------------------
 # network
 
 
-class _Cancelled(Exception):
-    """Another download failed; this one stops early (and its temporary file is
-    removed).
-    """
-
-
-class _Incomplete(Exception):
-    """The body ended before Content-Length bytes arrived."""
-
-
-@dataclass(frozen=True)
-class _Net:
-    dataset: str
-    timeout: float
-    retries: int
-    backoff: float
-    stop: threading.Event
-
-
-def _describe(exc: BaseException, timeout: float) -> str:
-    if isinstance(exc, urllib.error.HTTPError):
-        return f"HTTP {exc.code} {exc.reason}"
-    if isinstance(exc, urllib.error.URLError):
-        reason = exc.reason
-        if isinstance(reason, TimeoutError):
-            return f"timed out after {timeout:g} s (timeout={timeout:g} s)"
-        return f"cannot connect: {reason}"
-    if isinstance(exc, TimeoutError):
-        return f"timed out after {timeout:g} s without data (timeout={timeout:g} s)"
-    if isinstance(exc, _Incomplete | http.client.IncompleteRead):
-        return f"incomplete body: {exc}"
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, urllib.error.HTTPError):
-        return exc.code >= 500 or exc.code == 429
-    return isinstance(
-        exc,
-        urllib.error.URLError
-        | TimeoutError
-        | ConnectionError
-        | http.client.HTTPException
-        | _Incomplete,
-    )
-
-
-def _stream(
-    url: str, sink: _Sink, net: _Net, on_bytes: Callable[[int], None] | None = None
-) -> None:
-    """Download ``url`` into ``sink``, retrying transient failures; raises DownloadError
-    at the end.
-    """
-    attempts = net.retries + 1
-    for attempt in range(attempts):
-        if net.stop.is_set():
-            raise _Cancelled
-        sink.reset()
-        try:
-            request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
-            with urllib.request.urlopen(request, timeout=net.timeout) as resp:
-                length = resp.headers.get("Content-Length")
-                expected = int(length) if length and length.isdigit() else None
-                while block := resp.read(_CHUNK):
-                    if net.stop.is_set():
-                        raise _Cancelled
-                    sink.write(block)
-                    if on_bytes is not None:
-                        on_bytes(len(block))
-                if expected is not None and sink.size != expected:
-                    raise _Incomplete(
-                        f"received {sink.size} of {expected} bytes (Content-Length)"
-                    )
-            return
-        except _Cancelled:
-            raise
-        except Exception as exc:  # classified just below
-            if isinstance(exc, urllib.error.HTTPError):
-                exc.close()
-            if not _retryable(exc):
-                hint = ""
-                if isinstance(exc, urllib.error.HTTPError) and exc.code in (
-                    403,
-                    404,
-                    410,
-                ):
-                    hint = " (the file is gone or moved upstream; not retried)"
-                raise DownloadError(
-                    net.dataset,
-                    url,
-                    sink.dest,
-                    _describe(exc, net.timeout) + hint,
-                    attempt + 1,
-                ) from None
-            if attempt == attempts - 1:
-                raise DownloadError(
-                    net.dataset, url, sink.dest, _describe(exc, net.timeout), attempts
-                ) from None
-            if net.stop.wait(net.backoff * 2**attempt):
-                raise _Cancelled from None
-
-
 # --------------------------------------------------------------------------------------
 # archives
-
-_UNSAFE_TAR_KINDS = {
-    tarfile.SYMTYPE: "a symbolic link",
-    tarfile.LNKTYPE: "a hard link",
-    tarfile.CHRTYPE: "a character device",
-    tarfile.BLKTYPE: "a block device",
-    tarfile.FIFOTYPE: "a FIFO",
-}
-
-
-def _unsafe_name(name: str) -> str | None:
-    """Why an archive member name is unsafe (absolute, drive, ``..``), or None."""
-    if (
-        name.startswith(("/", "\\"))
-        or PurePosixPath(name).is_absolute()
-        or PureWindowsPath(name).drive
-    ):
-        return "an absolute path"
-    if any(part == ".." for part in re.split(r"[\\/]+", name)):
-        return "a '..' component"
-    return None
-
-
-@dataclass(frozen=True)
-class _Member:
-    name: str  # path in the archive
-    local: str  # mapped local path (relative to the dataset folder)
-    handle: object  # tarfile.TarInfo or zipfile.ZipInfo
-
-
-def _members(
-    archive: Path, source: RemoteArchive, folder: Path, dataset: str, url: str
-):
-    """Check every member and return (kind, open archive, mapped regular-file members);
-    raise if unsafe.
-    """
-    opened = None
-    try:
-        if tarfile.is_tarfile(archive):
-            kind, opened = "tar", tarfile.open(archive, "r:*")  # closed by the caller
-            entries = [(m.name, m) for m in opened.getmembers()]
-        elif zipfile.is_zipfile(archive):
-            kind, opened = "zip", zipfile.ZipFile(archive)  # closed by the caller
-            entries = [(i.filename, i) for i in opened.infolist()]
-        else:
-            raise DataError(
-                f"dataset {dataset!r}: {url} is neither a tar (.tar, .tar.gz, .tgz) "
-                "nor a zip archive"
-            )
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, OSError) as e:
-        if opened is not None:
-            opened.close()
-        raise DataError(
-            f"dataset {dataset!r}: the archive {url} is corrupt: {type(e).__name__}: "
-            f"{e}"
-        ) from None
-    root = folder.resolve()
-    mapped: list[_Member] = []
-    try:
-        for name, info in entries:
-            clean = name[2:] if name.startswith("./") else name
-            why = _unsafe_name(name)
-            local = archive_local_path(source, clean)
-            if why is None and local is not None:
-                if kind == "tar":
-                    if info.type in _UNSAFE_TAR_KINDS:
-                        why = _UNSAFE_TAR_KINDS[info.type]
-                    elif not (info.isfile() or info.isdir()):
-                        why = f"an unsupported member type {info.type!r}"
-                else:
-                    # 0: no Unix type recorded
-                    kind_bits = stat.S_IFMT(info.external_attr >> 16)
-                    if kind_bits == stat.S_IFLNK:
-                        why = "a symbolic link"
-                    elif kind_bits not in (0, stat.S_IFREG, stat.S_IFDIR):
-                        why = "a device, FIFO or socket"
-                if why is None and _unsafe_name(local):
-                    why = f"mapped to {local!r}, " + _unsafe_name(local)
-                if why is None and not (root / local).resolve().is_relative_to(root):
-                    why = f"mapped to {local!r}, which resolves outside {root}"
-            if why is not None:
-                raise UnsafeArchiveError(
-                    f"dataset {dataset!r}: refusing the archive {url}: member {name!r} "
-                    f"is {why}; "
-                    f"nothing was extracted"
-                )
-            is_file = info.isfile() if kind == "tar" else not info.is_dir()
-            if local is not None and is_file and local and not local.endswith("/"):
-                mapped.append(_Member(name, local, info))
-    except BaseException:
-        opened.close()
-        raise
-    return kind, opened, mapped
-
-
-def _copy_member(kind: str, opened, member: _Member) -> Callable[[_Sink], None]:
-    def write(sink: _Sink) -> None:
-        src = (
-            opened.extractfile(member.handle)
-            if kind == "tar"
-            else opened.open(member.handle)
-        )
-        with src:
-            while block := src.read(1 << 20):
-                sink.write(block)
-
-    return write
 
 
 # --------------------------------------------------------------------------------------

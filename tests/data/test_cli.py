@@ -14,7 +14,7 @@ import pytest
 from minilib.data import registry
 from minilib.data.__main__ import main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def run_cli(*args: str, data_root: Path | None = None) -> subprocess.CompletedProcess:

@@ -24,7 +24,7 @@ from minilib.data.fetch import archive_local_path, remote_url, source_covers
 from minilib.data.registry import RemoteArchive, RemoteFiles
 from minilib.data.verify import verify, verify_files
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 NAMES = sorted(registry.DATASETS)
 SHA256 = re.compile(r"[0-9a-f]{64}")
 
