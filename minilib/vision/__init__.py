@@ -1,7 +1,9 @@
-"""Vision helpers: image IO and augmentation (Pillow + torch), small conv encoders, a space-time memory network
-for video object segmentation with its inference loop, and the two-shot training recipe. Used by the two-shot
-VOS chapter; the IO and encoders are meant for the later vision chapters too."""
+"""Vision helpers: image IO and augmentation (Pillow + torch), small conv encoders, a pretrained EfficientNet-Lite0
+encoder (:mod:`.encoders`), a space-time memory network for video object segmentation with its inference loop, and
+the two-shot training recipe. Used by the two-shot VOS chapter; the IO and encoders are meant for the later vision
+chapters too."""
 
+from .encoders import EfficientNetLite0Encoder, PretrainedWeightsError, efficientnet_lite0
 from .io import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -39,4 +41,5 @@ __all__ = [
     "evaluate_sequence", "label_quality", "load_image", "mean_teacher", "memory_read", "nearest_labeled",
     "override_labels", "propagate", "pseudo_label_bank", "random_affine", "resize_frames", "resize_masks",
     "sample_clips", "to_image", "to_tensor", "train_vos", "upsample_probs",
+    "EfficientNetLite0Encoder", "PretrainedWeightsError", "efficientnet_lite0",
 ]
