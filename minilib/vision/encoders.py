@@ -20,7 +20,9 @@ Input. Images enter as the rest of :mod:`minilib.vision` makes them
 IMAGENET_MEAN) / IMAGENET_STD``. The Lite checkpoints were trained on another scaling,
 ``(x - 127) / 128`` per channel (the "inception style" of TensorFlow's edge models); the
 encoder converts one into the other with a fixed per-channel affine map as its first
-step, so callers always pass ImageNet-normalised tensors.
+step, so callers always pass ImageNet-normalised tensors. (Fed ImageNet-normalised
+pixels unconverted, the classifier still works but worse: on 30 COCO photographs of
+eight animal and vehicle classes it ranked a right class first for 18, not 21.)
 
 Outputs per stride (``C_s`` channels; spatial size ``ceil(H / s) x ceil(W / s)``, which
 is exactly ``H / s x W / s`` when H and W are multiples of 32):
