@@ -4,6 +4,14 @@ two-shot training recipe. Used by the two-shot VOS chapter; the IO and encoders 
 meant for the later vision chapters too.
 """
 
+from .encoders import (
+    ConvBlock,
+    ConvEncoder,
+    EfficientNetLite0Encoder,
+    PretrainedWeightsError,
+    ResBlock,
+    efficientnet_lite0,
+)
 from .io import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -17,7 +25,6 @@ from .io import (
     to_tensor,
     upsample_probs,
 )
-from .nets import ConvBlock, ConvEncoder, ResBlock
 from .stm import STM, Decoder, memory_read, propagate
 from .vos import (
     TrainLog,
@@ -39,8 +46,10 @@ __all__ = [
     "ConvBlock",
     "ConvEncoder",
     "Decoder",
+    "EfficientNetLite0Encoder",
     "IMAGENET_MEAN",
     "IMAGENET_STD",
+    "PretrainedWeightsError",
     "ResBlock",
     "STM",
     "TrainLog",
@@ -49,6 +58,7 @@ __all__ = [
     "colour_jitter",
     "confidence_mask",
     "downsample_masks",
+    "efficientnet_lite0",
     "ema_update",
     "evaluate_sequence",
     "label_quality",

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .nets import ConvBlock, ConvEncoder, ResBlock
+from .encoders import ConvBlock, ConvEncoder, ResBlock
 
 
 def memory_read(
