@@ -5,13 +5,16 @@ normalised ``float32`` tensors ``(T, 3, H, W)`` inside models. Augmentations act
 batch of frames and their masks together with one random draw per frame from a
 ``torch.Generator``, so a run repeats exactly.
 
+Images are read by the data layer (:func:`minilib.data.load_image` for COCO, the
+sequence and face loaders for DAVIS and Yale), which checks every file against the
+registry; this module takes over from the decoded pixels.
+
 Used by the two-shot VOS chapter; written for the later vision chapters too.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -21,23 +24,6 @@ from PIL import Image
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-def load_image(
-    path: str | os.PathLike, size: tuple[int, int] | None = None
-) -> np.ndarray:
-    """Read an image as RGB ``(H, W, 3) uint8``; ``size=(W, H)`` resizes it bilinearly.
-
-    Raises ``FileNotFoundError`` when the file does not exist and ``ValueError`` for a
-    bad ``size``.
-    """
-    if size is not None:
-        _check_size(size)
-    with Image.open(path) as im:
-        img = im.convert("RGB")
-        if size is not None and img.size != tuple(size):
-            img = img.resize(tuple(size), Image.Resampling.BILINEAR)
-        return np.asarray(img).copy()
 
 
 def _check_size(size: Sequence[int]) -> tuple[int, int]:
