@@ -120,9 +120,9 @@ def load_sae(name: str, data_dir: str | os.PathLike | None = None) -> pd.DataFra
 
     Raises:
         KeyError: an unknown name (the message lists the accepted ones).
-            DatasetNotFoundError: the data root or the file is missing.
-            ChecksumMismatchError: the file differs from the registry's sha256.
-            MalformedDataError: a bad row (wrong field count, non-numeric or non-finite
+        DatasetNotFoundError: the data root or the file is missing.
+        ChecksumMismatchError: the file differs from the registry's sha256.
+        MalformedDataError: a bad row (wrong field count, non-numeric or non-finite
             affinity, empty SMILES) or a duplicate SMILES; names the file and the line
             (of the second occurrence for a duplicate).
 
@@ -167,8 +167,8 @@ def load_bindingdb_sequences(data_dir: str | os.PathLike | None = None) -> list[
 
     Raises:
         DatasetNotFoundError / ChecksumMismatchError: the file is missing or differs
-        from the registry. MalformedDataError: not JSON, or not a list of 401 non-empty
-        strings.
+        from the registry.
+        MalformedDataError: not JSON, or not a list of 401 non-empty strings.
 
     Used by the datasets chapter and the SAE chapter.
     """
@@ -201,8 +201,8 @@ def load_bindingdb_target(
         TypeError / ValueError: ``index`` is not an int in 0..400. DatasetNotFoundError
         / ChecksumMismatchError: a file is missing or differs from the registry.
         MalformedDataError: a bad row (file and line), or a SMILES that occurs twice for
-        this target (even
-            across splits: that would leak test compounds into training).
+            this target (even across splits: that would leak test compounds into
+            training).
 
     Used by the datasets chapter and the SAE chapter.
     """
@@ -445,12 +445,13 @@ def load_dta(name: str, data_dir: str | os.PathLike | None = None) -> DTAData:
     Raises:
         KeyError: ``name`` is not "davis" or "kiba". DatasetNotFoundError /
             ChecksumMismatchError: a file is missing or differs from the registry.
-            UnsafePickleError: the ``Y`` pickle asks for anything but numpy arrays
-            (nothing is executed). MalformedDataError: bad JSON, ligand files with
-            different keys or order, ``Y`` not a 2-D numeric array of shape drugs x
-            proteins, a non-finite (or for Davis non-positive) measured value, a
-            similarity matrix of the wrong shape or with a non-positive diagonal, or
-            fold files that do not cover every measured pair exactly once.
+        UnsafePickleError: the ``Y`` pickle asks for anything but numpy arrays (nothing
+            is executed).
+        MalformedDataError: bad JSON, ligand files with different keys or order, ``Y``
+            not a 2-D numeric array of shape drugs x proteins, a non-finite (or for
+            Davis non-positive) measured value, a similarity matrix of the wrong shape
+            or with a non-positive diagonal, or fold files that do not cover every
+            measured pair exactly once.
 
     Used by the datasets chapter and the SAE chapter.
     """

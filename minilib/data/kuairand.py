@@ -182,10 +182,11 @@ def load_kuairand_log(
 
     Raises:
         DatasetNotFoundError: the data root or the file is missing (also for a missing
-            ``path=``). ChecksumMismatchError: the registered file differs from the
-            registry's sha256. MalformedDataError: a bad header (line 1), a row with the
-            wrong number of fields or a non-integer value, or a binary column outside
-            {0, 1}; the message names the file and the first bad line.
+            ``path=``).
+        ChecksumMismatchError: the registered file differs from the registry's sha256.
+        MalformedDataError: a bad header (line 1), a row with the wrong number of fields
+            or a non-integer value, or a binary column outside {0, 1}; the message names
+            the file and the first bad line.
 
     Used by the datasets chapter and the PEPNet, TWIN, TWIN-V2 and Pyramid Mixer
     chapters.
@@ -241,8 +242,8 @@ def load_kuairand_users(data_dir: str | os.PathLike | None = None) -> pd.DataFra
 
     Raises:
         DatasetNotFoundError: the data root or the file is missing.
-            ChecksumMismatchError: the file differs from the registry's sha256.
-            MalformedDataError: wrong header (line 1), a row with the wrong number of
+        ChecksumMismatchError: the file differs from the registry's sha256.
+        MalformedDataError: wrong header (line 1), a row with the wrong number of
             fields, a non-integer value or a missing one where none is allowed; names
             the file and the line.
 
@@ -303,8 +304,8 @@ def load_kuairand_videos(data_dir: str | os.PathLike | None = None) -> pd.DataFr
 
     Raises:
         DatasetNotFoundError: the data root or the file is missing.
-            ChecksumMismatchError: the file differs from the registry's sha256.
-            MalformedDataError: wrong header (line 1), a row with the wrong number of
+        ChecksumMismatchError: the file differs from the registry's sha256.
+        MalformedDataError: wrong header (line 1), a row with the wrong number of
             fields, a value of the wrong kind, or a tag that is not an integer list;
             names the file and the line.
 

@@ -54,9 +54,9 @@ def auc(y_true: Any, y_score: Any) -> float:
     and ``N`` the number of negatives.
 
     Args:
-        y_true: (n,) binary labels, 0/1 or bool (1 = positive, e.g. a click). y_score:
-            (n,) real scores, higher = more likely positive (probabilities or logits
-            alike).
+        y_true: (n,) binary labels, 0/1 or bool (1 = positive, e.g. a click).
+        y_score: (n,) real scores, higher = more likely positive (probabilities or
+            logits alike).
 
     Returns:
         The AUC in [0, 1] (0.5 = chance).
@@ -91,9 +91,11 @@ def gauc(
     in the denominator).
 
     Args:
-        y_true: (n,) binary labels, 0/1 or bool. y_score: (n,) real scores. groups: (n,)
-            group key of each row (user id); any values ``numpy.unique`` can sort.
-            return_details: if True, also return the number of groups that were used.
+        y_true: (n,) binary labels, 0/1 or bool.
+        y_score: (n,) real scores.
+        groups: (n,) group key of each row (user id); any values ``numpy.unique`` can
+            sort.
+        return_details: if True, also return the number of groups that were used.
 
     Returns:
         The GAUC as a float, or ``(gauc, n_groups_used)`` when ``return_details`` is
@@ -141,9 +143,10 @@ def log_loss(y_true: Any, y_prob: Any, eps: float = 1e-7) -> float:
     default) instead of infinity.
 
     Args:
-        y_true: (n,) binary labels, 0/1 or bool. y_prob: (n,) predicted probabilities of
-            the positive class, each in [0, 1] (not logits). eps: clipping constant, 0 <
-            eps < 0.5.
+        y_true: (n,) binary labels, 0/1 or bool.
+        y_prob: (n,) predicted probabilities of the positive class, each in [0, 1] (not
+            logits).
+        eps: clipping constant, 0 < eps < 0.5.
 
     Returns:
         The mean log loss in nats (natural logarithm), >= 0.

@@ -29,7 +29,8 @@ def jaccard(pred_mask: Any, gt_mask: Any) -> float:
 
     Args:
         pred_mask: (H, W) predicted mask, bool or 0/1 (any shape is accepted if both
-            shapes match). gt_mask: ground-truth mask, same shape.
+            shapes match).
+        gt_mask: ground-truth mask, same shape.
 
     Returns:
         J in [0, 1].
@@ -147,9 +148,10 @@ def boundary_f(pred_mask: Any, gt_mask: Any, bound_th: float = 0.008) -> float:
     1.0 against an empty mask.
 
     Args:
-        pred_mask: (H, W) predicted mask, bool or 0/1. gt_mask: (H, W) ground-truth
-            mask, same shape. bound_th: tolerance, pixels if >= 1 (whole number),
-            fraction of the diagonal if < 1.
+        pred_mask: (H, W) predicted mask, bool or 0/1.
+        gt_mask: (H, W) ground-truth mask, same shape.
+        bound_th: tolerance, pixels if >= 1 (whole number), fraction of the diagonal if
+            < 1.
 
     Returns:
         F in [0, 1].
@@ -205,9 +207,10 @@ def j_and_f(
 
     Args:
         pred_masks: (T, H, W) predicted masks of one object, bool or 0/1 (or a list of
-            (H, W) masks). gt_masks: (T, H, W) ground-truth masks, same shape. bound_th:
-            tolerance of F, see :func:`boundary_f`. exclude_first_last: if True, score
-            frames 1..T-2 only (needs T >= 3).
+            (H, W) masks).
+        gt_masks: (T, H, W) ground-truth masks, same shape.
+        bound_th: tolerance of F, see :func:`boundary_f`.
+        exclude_first_last: if True, score frames 1..T-2 only (needs T >= 3).
 
     Returns:
         ``{"J": mean J, "F": mean F, "J&F": their mean, "J_per_frame": (T',) array,

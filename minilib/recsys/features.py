@@ -370,10 +370,11 @@ def causal_counts(
     sum of their ``values``.
 
     Args:
-        keys: 1-D, any hashable dtype (user ids, video ids, ...), length n. times: 1-D
-            numeric, length n (e.g. ``time_ms``); rows with equal key and time never
-            count each other. values: optional (n,) or (n, k) numeric array (e.g.
-            labels); summed over the earlier rows.
+        keys: 1-D, any hashable dtype (user ids, video ids, ...), length n.
+        times: 1-D numeric, length n (e.g. ``time_ms``); rows with equal key and time
+            never count each other.
+        values: optional (n,) or (n, k) numeric array (e.g. labels); summed over the
+            earlier rows.
 
     Returns:
         ``counts`` int64 (n,) and ``sums`` float64 of the shape of ``values`` (``None``
@@ -412,12 +413,14 @@ def causal_history(users: Any, times: Any, items: Any, length: int) -> np.ndarra
     the latest ``length`` of them; fewer are left-padded with 0.
 
     Args:
-        users: 1-D user keys (any hashable dtype), length n. times: 1-D numeric times
-            (e.g. ``time_ms``), length n; the input may be in any order. items: 1-D int
-            item indices (vocabulary indices of the history field), length n. Index 0 is
-            the out-of-vocabulary bucket, which inside a history is indistinguishable
-            from padding: an OOV item therefore reads as "no item" (models mask 0).
-            length: the history length L >= 0.
+        users: 1-D user keys (any hashable dtype), length n.
+        times: 1-D numeric times (e.g. ``time_ms``), length n; the input may be in any
+            order.
+        items: 1-D int item indices (vocabulary indices of the history field), length
+            n. Index 0 is the out-of-vocabulary bucket, which inside a history is
+            indistinguishable from padding: an OOV item therefore reads as "no item"
+            (models mask 0).
+        length: the history length L >= 0.
 
     Vectorised (one sort, then gathers in chunks of rows): O(n log n + n L), memory O(n
     L).

@@ -155,18 +155,21 @@ def random_affine(
 
     Args:
         frames: ``(N, C, H, W)`` float images (normalised; padding is 0, the mean
-            colour). masks: ``(N, K, H, W)`` float maps warped the same way (labels in
-            {0, 1}, confidence, validity...). generator: the source of every random draw
-            (a run repeats exactly). degrees, scale, translate, shear: ranges of the
-            draws (``translate`` as a fraction of the size). flip: flip horizontally
-            with probability 1/2. groups: consecutive frames that share one flip draw
-            (the frames of a clip: a video is flipped as a whole, while each frame still
-            gets its own small warp).
+            colour).
+        masks: ``(N, K, H, W)`` float maps warped the same way (labels in {0, 1},
+            confidence, validity...).
+        generator: the source of every random draw (a run repeats exactly).
+        degrees, scale, translate, shear: ranges of the draws (``translate`` as a
+            fraction of the size).
+        flip: flip horizontally with probability 1/2.
+        groups: consecutive frames that share one flip draw (the frames of a clip: a
+            video is flipped as a whole, while each frame still gets its own small
+            warp).
 
     Returns:
         ``(frames, masks, inside)``: the warped frames ``(N, C, H, W)``, masks ``(N, K,
-        H, W)`` (bilinear; threshold label maps at 0.5) and ``inside`` ``(N, 1, H, W)``,
-        1 where the pixel came from inside the original frame.
+            H, W)`` (bilinear; threshold label maps at 0.5) and ``inside`` ``(N, 1, H,
+            W)``, 1 where the pixel came from inside the original frame.
     """
     if (
         frames.ndim != 4

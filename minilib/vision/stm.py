@@ -6,8 +6,10 @@ channels at stride ``s``) and image features; a frame with a mask is further enc
 into a *value* ``v`` (``C_v`` channels). A query frame reads the memory by affinity
 between its key and every memory key,
 
-    W_ij = softmax_i( (2 k_i . q_j - ||k_i||^2) / sqrt(C_k) ) (negative squared L2
-    distance; ||q_j||^2 drops) r_j = sum_i W_ij v_i,
+    W_ij = softmax_i( (2 k_i . q_j - ||k_i||^2) / sqrt(C_k) )
+    r_j  = sum_i W_ij v_i,
+
+(the negative squared L2 distance; ||q_j||^2 drops out of the softmax),
 
 and a decoder turns the read-out ``r`` (with the query's own features and skip
 connections) into mask logits.
@@ -39,14 +41,15 @@ def memory_read(
 
     Args:
         mem_key: ``(B, C_k, M)`` keys of the M memory locations (all memory frames'
-            pixels). mem_value: ``(B, C_v, M)`` their values. query_key: ``(B, C_k, N)``
-            keys of the N query locations. top_k: keep only the k largest affinities per
-            query location before the softmax (STCN's inference trick); ``None`` keeps
-            all.
+            pixels).
+        mem_value: ``(B, C_v, M)`` their values.
+        query_key: ``(B, C_k, N)`` keys of the N query locations.
+        top_k: keep only the k largest affinities per query location before the softmax
+            (STCN's inference trick); ``None`` keeps all.
 
     Returns:
         ``(readout, weights)``: readout ``(B, C_v, N)`` and the affinity weights ``(B,
-        M, N)`` (each column sums to 1 over the memory).
+            M, N)`` (each column sums to 1 over the memory).
     """
     if mem_key.ndim != 3 or mem_value.ndim != 3 or query_key.ndim != 3:
         raise ValueError(
@@ -307,11 +310,13 @@ def propagate(
 
     Args:
         model: an :class:`STM` (put in eval mode by the caller, or not: this function
-            does not change it). frames: ``(T, 3, H, W)`` normalised frames. first_mask:
-            ``(H, W)`` mask of frame 0 (probabilities or 0/1). mem_every: add a frame to
-            the permanent memory every ``mem_every`` frames (>= 1). top_k: see
-            :func:`memory_read`. chunk: frames encoded per batch when computing the
-            keys.
+            does not change it).
+        frames: ``(T, 3, H, W)`` normalised frames.
+        first_mask: ``(H, W)`` mask of frame 0 (probabilities or 0/1).
+        mem_every: add a frame to the permanent memory every ``mem_every`` frames (>=
+            1).
+        top_k: see :func:`memory_read`.
+        chunk: frames encoded per batch when computing the keys.
 
     Returns:
         ``(T, H, W)`` foreground probabilities; entry 0 is ``first_mask`` itself.

@@ -116,7 +116,7 @@ def pseudo_label_bank(
 
     Returns:
         ``(probs, source)``: foreground probabilities ``(T, H, W)`` and the source frame
-        of each ``(T,)``.
+            of each ``(T,)``.
     """
     n = frames.shape[0]
     source = nearest_labeled(n, list(labeled))
@@ -192,9 +192,10 @@ def bootstrapped_bce(
     pixels of each image.
 
     Args:
-        logits, target: ``(B, H, W)`` (target in [0, 1]). weight: ``(B, H, W)`` 0/1, the
-            pixels that are supervised (all by default). top_p: share of the supervised
-            pixels kept, the ones with the largest loss (STCN's bootstrapping).
+        logits, target: ``(B, H, W)`` (target in [0, 1]).
+        weight: ``(B, H, W)`` 0/1, the pixels that are supervised (all by default).
+        top_p: share of the supervised pixels kept, the ones with the largest loss
+            (STCN's bootstrapping).
 
     Returns a scalar: the mean over images that have at least one supervised pixel (0
     when none has).
