@@ -28,7 +28,7 @@ from torch import nn
 
 from minilib.chem.similarity import SIMILARITY_BINS
 from minilib.metrics import pearson, rmse
-from minilib.train import History, fit
+from minilib.train import History, Validate, fit
 
 __all__ = [
     "FingerprintMLP",
@@ -134,8 +134,7 @@ def train_mlp(
         loss_fn,
         opt,
         epochs=epochs,
-        val_fn=val_fn,
-        patience=patience,
+        callbacks=[Validate(val_fn, monitor="val_loss", patience=patience)],
         progress=progress,
         desc="fingerprint MLP",
     )

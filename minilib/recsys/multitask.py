@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from ..metrics import auc, gauc
-from ..train import History, fit, to_device
+from ..train import History, Validate, fit, to_device
 from .batches import n_rows, rows, to_numpy
 from .spec import FeatureSpec
 
@@ -99,12 +99,16 @@ def predict(model: torch.nn.Module, batch: Batch, batch_size: int = 8192) -> np.
     return torch.cat(out).numpy()
 
 
-def mean_cell_auc(scores: np.ndarray, batch: Batch) -> float:
+def mean_cell_auc(
+    scores: np.ndarray, batch: Batch, tasks: Sequence[int] | None = None
+) -> float:
     """Mean AUC over the (task, domain) cells of ``batch``: scores (n, n_tasks),
     observed labels only (``label_mask``); cells holding a single class are skipped. NaN
-    when no cell has both classes.
+    when no cell has both classes. ``tasks`` (indices into the task columns) limits the
+    cells to those tasks.
 
-    Used by the PEPNet chapter (the validation score of :func:`train_multitask`).
+    Used by the PEPNet chapter (the validation score of :func:`train_multitask`, and
+    the comparison of the models).
     """
     labels, mask, domain = (
         to_numpy(batch["labels"]),
@@ -112,7 +116,7 @@ def mean_cell_auc(scores: np.ndarray, batch: Batch) -> float:
         to_numpy(batch["domain"]),
     )
     values = []
-    for t in range(labels.shape[1]):
+    for t in range(labels.shape[1]) if tasks is None else tasks:
         for k in np.unique(domain):
             sel = mask[:, t] & (domain == k)
             y = labels[sel, t]
@@ -180,6 +184,13 @@ def train_multitask(
         )
         return {"val_auc": score, "val_loss": float(loss)}
 
+    validate = Validate(
+        val_fn,
+        monitor=monitor,
+        mode="max" if monitor == "val_auc" else "min",
+        patience=patience,
+        restore_best=True,
+    )
     return fit(
         model,
         train_loader,
@@ -187,11 +198,7 @@ def train_multitask(
         optimizer,
         epochs=epochs,
         device=device,
-        val_fn=val_fn,
-        monitor=monitor,
-        mode="max" if monitor == "val_auc" else "min",
-        patience=patience,
-        restore_best=True,
+        callbacks=[validate],
         progress=progress,
         desc=desc,
     )

@@ -1,7 +1,8 @@
-"""Vision helpers: image IO and augmentation (Pillow + torch), small conv encoders, a
-space-time memory network for video object segmentation with its inference loop, and the
-two-shot training recipe. Used by the two-shot VOS chapter; the IO and encoders are
-meant for the later vision chapters too.
+"""Vision: image IO and augmentation (Pillow + torch), image encoders
+(EfficientNet-Lite0 pretrained on ImageNet, small conv nets), a space-time memory
+network with its inference loop (shared: :mod:`.io`, :mod:`.encoders`, :mod:`.stm`), and
+the two-shot VOS paper (:mod:`.two_shot`). Used by the two-shot VOS chapter; the IO and
+encoders are meant for the later vision chapters too.
 """
 
 from .encoders import (
@@ -25,23 +26,22 @@ from .io import (
     upsample_probs,
 )
 from .stm import STM, Decoder, memory_read, propagate
-from .vos import (
-    TrainLog,
+from .two_shot import (
+    ClipSampler,
     TrainVideo,
+    TwoShotLoss,
     bootstrapped_bce,
     confidence_mask,
-    ema_update,
     evaluate_sequence,
     label_quality,
-    mean_teacher,
     nearest_labeled,
     override_labels,
     pseudo_label_bank,
     sample_clips,
-    train_vos,
 )
 
 __all__ = [
+    "ClipSampler",
     "ConvBlock",
     "ConvEncoder",
     "Decoder",
@@ -51,17 +51,15 @@ __all__ = [
     "PretrainedWeightsError",
     "ResBlock",
     "STM",
-    "TrainLog",
     "TrainVideo",
+    "TwoShotLoss",
     "bootstrapped_bce",
     "colour_jitter",
     "confidence_mask",
     "downsample_masks",
     "efficientnet_lite0",
-    "ema_update",
     "evaluate_sequence",
     "label_quality",
-    "mean_teacher",
     "memory_read",
     "nearest_labeled",
     "override_labels",
@@ -73,6 +71,5 @@ __all__ = [
     "sample_clips",
     "to_image",
     "to_tensor",
-    "train_vos",
     "upsample_probs",
 ]

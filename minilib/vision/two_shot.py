@@ -1,37 +1,62 @@
-"""Training a memory network on few labeled frames: clip sampling, the bootstrapped
-loss, the mean teacher, the pseudo-label bank and the evaluation of a sequence by the
-DAVIS protocol.
+"""Two-shot video object segmentation: a memory network trained on two labeled frames
+per video, with a mean teacher and a pseudo-label bank.
 
-The two-shot recipe (Yan et al., CVPR 2023) in the terms of this module:
+K. Yan, X. Li, F. Wei, J. Wang, C. Zhang, P. Wang, Y. Lu, "Two-shot Video Object
+Segmentation", CVPR 2023, arXiv:2303.12078.
 
-- naive two-shot: :func:`train_vos` with ``mode="labeled"`` (clips drawn from the two
-  labeled frames only);
-- phase 1: ``mode="semi"`` with a ``teacher`` (an EMA copy of the student,
-  :func:`ema_update`); frames without a label are supervised by the teacher's prediction
-  where it is confident (:func:`confidence_mask`);
-- the pseudo-label bank: :func:`pseudo_label_bank`, each unlabeled frame taking the
-  prediction propagated from its nearest labeled frame (:func:`nearest_labeled`);
-- phase 2: ``mode="all"`` on labeled + pseudo-labeled frames, with confident predictions
-  overriding the bank late in training (:func:`override_labels`).
+The recipe in the terms of this module (the paper's steps, by their content):
+
+=========================================================  ============================
+paper code =========================================================
+============================ training clips of three frames, STCN's bootstrapped
+:class:`ClipSampler`, cross-entropy on the predicted frames :func:`bootstrapped_bce`
+naive two-shot: clips from the labeled frames only ``ClipSampler(mode="labeled")`` phase
+1: clips start at a labeled frame; an unlabeled ``ClipSampler(mode="semi")``, frame is
+supervised by the EMA teacher where it is ``TwoShotLoss(teacher=...)``, confident
+:func:`confidence_mask`,
+                                                           :class:`~minilib.train.EMATeacher`
+pseudo-label bank: each unlabeled frame takes the :func:`pseudo_label_bank`, propagation
+from its nearest labeled frame :func:`nearest_labeled` phase 2: any frame starts a clip;
+confident predictions ``ClipSampler(mode="all")``, override the bank late in training
+``TwoShotLoss(override_after=...)``,
+                                                           :func:`override_labels`
+the DAVIS semi-supervised evaluation                       :func:`evaluate_sequence`
+=========================================================  ============================
+
+Training itself is the book's one loop, :func:`minilib.train.fit`: a
+:class:`ClipSampler` yields the batches, a :class:`TwoShotLoss` computes the loss of one
+batch, and the learning-rate schedule and the mean teacher are callbacks.
 
 Used by the two-shot VOS chapter.
 """
 
 from __future__ import annotations
 
-import copy
-import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from ..metrics import j_and_f, jaccard
 from .io import colour_jitter, downsample_masks, random_affine, upsample_probs
 from .stm import STM, propagate
+
+__all__ = [
+    "MODES",
+    "ClipSampler",
+    "TrainVideo",
+    "TwoShotLoss",
+    "bootstrapped_bce",
+    "confidence_mask",
+    "evaluate_sequence",
+    "label_quality",
+    "nearest_labeled",
+    "override_labels",
+    "pseudo_label_bank",
+    "sample_clips",
+]
 
 MODES = ("all", "labeled", "semi")
 
@@ -167,21 +192,6 @@ def override_labels(
     return torch.where(conf, (probs >= 0.5).to(labels.dtype), labels)
 
 
-@torch.no_grad()
-def ema_update(
-    teacher: torch.nn.Module, student: torch.nn.Module, decay: float
-) -> None:
-    """Mean teacher: ``theta_teacher <- decay * theta_teacher + (1 - decay) *
-    theta_student`` (buffers copied).
-    """
-    if not 0 <= decay <= 1:
-        raise ValueError(f"the EMA decay lies in [0, 1]; got {decay}")
-    for t, s in zip(teacher.parameters(), student.parameters(), strict=True):
-        t.mul_(decay).add_(s.detach(), alpha=1 - decay)
-    for t, s in zip(teacher.buffers(), student.buffers(), strict=True):
-        t.copy_(s)
-
-
 def bootstrapped_bce(
     logits: torch.Tensor,
     target: torch.Tensor,
@@ -304,129 +314,136 @@ def _batch(videos, vids, clips, generator, augment: bool):
     return frames, labels, known
 
 
-@dataclass
-class TrainLog:
-    """What :func:`train_vos` did: one entry per iteration (loss, the share of
-    supervised pixels), seconds.
+class ClipSampler:
+    """Batches of augmented training clips, without end: iterate it, or give it to
+    :func:`minilib.train.fit` with ``steps``.
+
+    Each batch is a dict: ``frames`` ``(B, clip_len, 3, H, W)``, ``labels`` ``(B,
+    clip_len, H, W)`` (the video's masks, or its pseudo-labels), ``known`` ``(B,
+    clip_len)`` bool (the frame's label is a real annotation) and ``step``, the number
+    of batches drawn before this one, and ``mode``. Clips are drawn by
+    :func:`sample_clips` in ``mode``; with ``augment`` every clip gets a random affine
+    warp per frame (a flip shared by the clip) and a colour change per clip.
+    Deterministic for a ``seed``: the clips come from a numpy generator, the
+    augmentations from a torch generator.
     """
 
-    loss: list[float] = field(default_factory=list)
-    supervised: list[float] = field(default_factory=list)
-    seconds: float = 0.0
+    def __init__(
+        self,
+        videos: Sequence[TrainVideo],
+        mode: str,
+        batch_size: int,
+        *,
+        seed: int = 0,
+        clip_len: int = 3,
+        max_skip: int = 10,
+        augment: bool = True,
+    ):
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; accepted: {', '.join(MODES)}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+        self.videos, self.mode, self.batch_size = list(videos), mode, batch_size
+        self.clip_len, self.max_skip, self.augment = clip_len, max_skip, augment
+        self.rng = np.random.default_rng(seed)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.drawn = 0
+
+    def __iter__(self) -> Iterator[dict]:
+        while True:
+            vids, clips = sample_clips(
+                self.videos,
+                self.mode,
+                self.batch_size,
+                self.rng,
+                clip_len=self.clip_len,
+                max_skip=self.max_skip,
+            )
+            frames, labels, known = _batch(
+                self.videos, vids, clips, self.generator, self.augment
+            )
+            batch = {"frames": frames, "labels": labels, "known": known}
+            batch["mode"], batch["step"] = self.mode, self.drawn
+            self.drawn += 1
+            yield batch
 
 
-def train_vos(
-    model: STM,
-    videos: Sequence[TrainVideo],
-    mode: str,
-    iterations: int,
-    *,
-    batch_size: int = 4,
-    lr: float = 1e-3,
-    seed: int = 0,
-    clip_len: int = 3,
-    max_skip: int = 10,
-    augment: bool = True,
-    top_p: tuple[float, float] = (1.0, 0.15),
-    teacher: STM | None = None,
-    ema_decay: float = 0.995,
-    confidence: float = 0.9,
-    override_after: float | None = None,
-    override_threshold: float = 0.99,
-    desc: str | None = None,
-    progress: bool = True,
-) -> TrainLog:
-    """Train ``model`` on clips of ``videos`` (in place) with Adam and a cosine learning
-    rate.
+class TwoShotLoss:
+    """The loss of one batch of clips, for :func:`minilib.train.fit`.
 
-    Every clip starts from the (augmented) label of its first frame; the later frames
-    are predicted with the memory (:meth:`STM.forward_clip`) and supervised by
+    Every clip starts from the label of its first frame; the later frames are predicted
+    with the memory (:meth:`STM.forward_clip`) and supervised by
     :func:`bootstrapped_bce`, whose kept share of pixels falls linearly from
-    ``top_p[0]`` to ``top_p[1]`` over the first half of training.
+    ``top_p[0]`` to ``top_p[1]`` over the first half of the ``steps``.
 
-    Supervision of a predicted frame: its label when the frame is ``labeled`` (or
-    always, in modes ``"all"`` and ``"labeled"``); in mode ``"semi"`` an unlabeled frame
-    is supervised by the ``teacher``'s hard prediction on the same clip where the
-    teacher is confident (``confidence``), and the teacher follows the student by
-    :func:`ema_update` with ``ema_decay`` after every step. With ``override_after`` (a
-    fraction of the iterations), from then on the student's own confident predictions
-    (``override_threshold``) replace the labels of the non-labeled frames (phase 2,
-    :func:`override_labels`).
+    Supervision of a predicted frame: its label, except
 
-    Returns a :class:`TrainLog`. Deterministic for a given ``seed`` on the CPU.
+    - with a ``teacher`` (phase 1): a frame whose label is not a real annotation is
+      supervised by the teacher's hard prediction on the same clip, only where the
+      teacher is confident (:func:`confidence_mask` with ``confidence``);
+    - with ``override_after`` (phase 2, a fraction of the ``steps``): from then on, the
+      model's own confident predictions (``override_threshold``) replace the labels of
+      the frames that are not real annotations (:func:`override_labels`).
+
+    Returns ``(loss, {"supervised": share of supervised pixels})``.
     """
-    if mode not in MODES:
-        raise ValueError(f"unknown mode {mode!r}; accepted: {', '.join(MODES)}")
-    if mode == "semi" and teacher is None:
-        raise ValueError('mode "semi" needs a teacher (an EMA copy of the model)')
-    if iterations < 1:
-        raise ValueError(f"iterations must be >= 1; got {iterations}")
-    rng = np.random.default_rng(seed)
-    gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=iterations)
-    log = TrainLog()
-    t0 = time.perf_counter()
-    model.train()
-    if teacher is not None:
-        teacher.eval()
-    bar = tqdm(
-        range(iterations),
-        desc=desc or f"train ({mode})",
-        disable=not progress,
-        mininterval=2.0,
-    )
-    for it in bar:
-        vids, clips = sample_clips(
-            videos, mode, batch_size, rng, clip_len=clip_len, max_skip=max_skip
+
+    def __init__(
+        self,
+        steps: int,
+        *,
+        top_p: tuple[float, float] = (1.0, 0.15),
+        teacher: STM | None = None,
+        confidence: float = 0.9,
+        override_after: float | None = None,
+        override_threshold: float = 0.99,
+    ):
+        if steps < 1:
+            raise ValueError(f"steps must be >= 1; got {steps}")
+        if teacher is not None and override_after is not None:
+            raise ValueError(
+                "a teacher (phase 1) and overriding (phase 2) exclude each other"
+            )
+        self.steps, self.top_p, self.teacher = steps, top_p, teacher
+        self.confidence = confidence
+        self.override_after, self.override_threshold = (
+            override_after,
+            override_threshold,
         )
-        frames, labels, known = _batch(videos, vids, clips, gen, augment)
+
+    def __call__(
+        self, model: STM, batch: dict
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        frames, labels, known, it = (
+            batch["frames"],
+            batch["labels"],
+            batch["known"],
+            batch["step"],
+        )
+        if batch["mode"] == "semi" and self.teacher is None:
+            raise ValueError('clips of mode "semi" need a teacher (phase 1)')
         logits = model.forward_clip(frames, labels[:, :1])
         target = labels[:, 1:]
         weight = torch.ones_like(target)
-        if mode == "semi":
+        unknown = ~known[:, 1:, None, None]
+        if self.teacher is not None:
             with torch.no_grad():
-                probs_t = torch.sigmoid(teacher.forward_clip(frames, labels[:, :1]))
-            unknown = ~known[:, 1:, None, None]
+                probs_t = torch.sigmoid(
+                    self.teacher.forward_clip(frames, labels[:, :1])
+                )
             target = torch.where(unknown, (probs_t >= 0.5).float(), target)
-            weight = torch.where(
-                unknown, confidence_mask(probs_t, confidence).float(), weight
-            )
-        elif override_after is not None and it >= override_after * iterations:
-            unknown = ~known[:, 1:, None, None]
-            target = torch.where(
-                unknown,
-                override_labels(
-                    target, torch.sigmoid(logits.detach()), override_threshold
-                ),
-                target,
-            )
-        frac = min(1.0, it / max(1, iterations // 2))
-        p = top_p[0] + (top_p[1] - top_p[0]) * frac
+            confident = confidence_mask(probs_t, self.confidence).float()
+            weight = torch.where(unknown, confident, weight)
+        elif self.override_after is not None and it >= self.override_after * self.steps:
+            probs = torch.sigmoid(logits.detach())
+            override = override_labels(target, probs, self.override_threshold)
+            target = torch.where(unknown, override, target)
+        frac = min(1.0, it / max(1, self.steps // 2))
+        p = self.top_p[0] + (self.top_p[1] - self.top_p[0]) * frac
         loss = bootstrapped_bce(
             logits.flatten(0, 1), target.flatten(0, 1), weight.flatten(0, 1), top_p=p
         )
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        if teacher is not None:
-            ema_update(teacher, model, ema_decay)
-        log.loss.append(float(loss.detach()))
-        log.supervised.append(float(weight.mean()))
-        if progress and it % 10 == 0:
-            bar.set_postfix(loss=f"{log.loss[-1]:.3f}", refresh=False)
-    log.seconds = time.perf_counter() - t0
-    model.eval()
-    return log
-
-
-def mean_teacher(model: STM) -> STM:
-    """A frozen copy of ``model`` to serve as its mean teacher (no gradients)."""
-    teacher = copy.deepcopy(model)
-    for p in teacher.parameters():
-        p.requires_grad_(False)
-    return teacher.eval()
+        return loss, {"supervised": weight.mean()}
 
 
 def evaluate_sequence(

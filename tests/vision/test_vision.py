@@ -2,7 +2,7 @@
 pieces, determinism.
 
 J and F themselves (hand-made masks, empty masks, the official boundary rule) are tested
-in test_metrics.py; here they are checked through the evaluation of a sequence.
+in tests/metrics; here they are checked through the evaluation of a sequence.
 """
 
 import numpy as np
@@ -10,17 +10,18 @@ import pytest
 import torch
 
 from minilib import metrics
+from minilib.train import EMATeacher, Schedule, fit, mean_teacher
 from minilib.vision import (
     STM,
+    ClipSampler,
     ConvEncoder,
     TrainVideo,
+    TwoShotLoss,
     bootstrapped_bce,
     colour_jitter,
     confidence_mask,
-    ema_update,
     evaluate_sequence,
     label_quality,
-    mean_teacher,
     memory_read,
     nearest_labeled,
     override_labels,
@@ -31,10 +32,9 @@ from minilib.vision import (
     sample_clips,
     to_image,
     to_tensor,
-    train_vos,
     upsample_probs,
 )
-from minilib.vision import vos as vos_module
+from minilib.vision import two_shot as two_shot_module
 
 H, W = 16, 24
 
@@ -270,7 +270,7 @@ def test_pseudo_label_bank_takes_forward_and_backward_propagation(monkeypatch):
         calls.append(idx.tolist())
         return idx[:, None, None].expand(-1, *frames.shape[-2:]).clone() / 100
 
-    monkeypatch.setattr(vos_module, "propagate", fake_propagate)
+    monkeypatch.setattr(two_shot_module, "propagate", fake_propagate)
     n = 10
     frames = (
         torch.arange(n, dtype=torch.float32)[:, None, None, None]
@@ -298,19 +298,6 @@ def test_confidence_and_override_rule():
     assert override_labels(bank, p, 0.99).tolist() == [1.0, 0.0, 1.0, 1.0, 0.0]
     with pytest.raises(ValueError, match="threshold"):
         confidence_mask(p, 0.3)
-
-
-def test_ema_update():
-    s, t = torch.nn.Linear(2, 1), torch.nn.Linear(2, 1)
-    with torch.no_grad():
-        s.weight.fill_(1.0)
-        t.weight.fill_(0.0)
-    ema_update(t, s, 0.9)
-    torch.testing.assert_close(t.weight, torch.full((1, 2), 0.1))
-    teacher = mean_teacher(tiny_stm())
-    assert not any(p.requires_grad for p in teacher.parameters())
-    with pytest.raises(ValueError, match="decay"):
-        ema_update(t, s, 1.5)
 
 
 def test_bootstrapped_bce():
@@ -359,45 +346,82 @@ def test_sample_clips_modes():
         sample_clips([video], "some", 1, rng)
 
 
-def test_train_vos_is_deterministic():
+def _train(model, videos, mode, steps, seed, teacher=None, **loss_kw):
+    """The chapter's training: clips, the two-shot loss, Adam with a cosine schedule
+    and, in phase 1, the mean teacher."""
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    callbacks = [Schedule(torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps))]
+    if teacher is not None:
+        callbacks.append(EMATeacher(teacher, 0.99))
+    return fit(
+        model,
+        ClipSampler(videos, mode, 2, seed=seed),
+        TwoShotLoss(steps, teacher=teacher, **loss_kw),
+        opt,
+        steps=steps,
+        callbacks=callbacks,
+        progress=False,
+    )
+
+
+def test_clip_sampler_batches():
+    video = toy_video(n=8, labeled=[1, 6])
+    batches = iter(ClipSampler([video], "semi", 3, seed=0))
+    first, second = next(batches), next(batches)
+    assert first["frames"].shape == (3, 3, 3, H, W)
+    assert first["labels"].shape == (3, 3, H, W) and first["known"].shape == (3, 3)
+    assert (first["step"], second["step"]) == (0, 1) and first["mode"] == "semi"
+    assert first["known"][:, 0].all()  # a semi clip starts at a labeled frame
+    with pytest.raises(ValueError, match="mode"):
+        ClipSampler([video], "some", 1)
+
+
+def test_two_shot_training_is_deterministic():
     def run():
         m = tiny_stm(seed=3)
-        log = train_vos(
-            m, [toy_video(n=8)], "all", 3, batch_size=2, seed=5, progress=False
-        )
-        return m, log
+        history = _train(m, [toy_video(n=8)], "all", 3, seed=5)
+        return m, [r["loss"] for r in history.steps]
 
-    m1, log1 = run()
-    m2, log2 = run()
-    assert log1.loss == log2.loss
+    (m1, loss1), (m2, loss2) = run(), run()
+    assert loss1 == loss2 and len(loss1) == 3
     for a, b in zip(m1.state_dict().values(), m2.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     with pytest.raises(ValueError, match="teacher"):
-        train_vos(tiny_stm(), [toy_video()], "semi", 1, progress=False)
+        _train(tiny_stm(), [toy_video(labeled=[0, 5])], "semi", 1, seed=0)
 
 
 def test_semi_mode_supervises_only_confident_teacher_pixels():
     video = toy_video(n=8, labeled=[0, 7])
     m = tiny_stm()
     teacher = mean_teacher(m)
-    log = train_vos(
-        m,
-        [video],
-        "semi",
-        2,
-        batch_size=2,
-        seed=0,
-        teacher=teacher,
-        confidence=0.99,
-        progress=False,
-    )
+    history = _train(m, [video], "semi", 2, seed=0, teacher=teacher, confidence=0.99)
     # an untrained teacher is unsure almost everywhere: few pixels of the unlabeled
     # frames are supervised
-    assert all(0 <= s < 1 for s in log.supervised)
-    log_all = train_vos(
-        tiny_stm(), [video], "labeled", 2, batch_size=2, seed=0, progress=False
-    )
-    assert log_all.supervised == [1.0, 1.0]
+    assert all(0 <= r["supervised"] < 1 for r in history.steps)
+    history = _train(tiny_stm(), [video], "labeled", 2, seed=0)
+    assert [r["supervised"] for r in history.steps] == [1.0, 1.0]
+
+
+def test_override_replaces_bank_labels_only_late_and_only_where_confident():
+    video = toy_video(n=8, labeled=[0, 7])
+    bank = torch.ones_like(video.labels)  # a bank that says "object" everywhere
+    video = TrainVideo("bank", video.frames, bank, video.labeled)
+    loss = TwoShotLoss(10, top_p=(1.0, 1.0), override_after=0.5, override_threshold=0.5)
+    batch = next(iter(ClipSampler([video], "all", 2, seed=0)))
+    m = tiny_stm()
+    early, _ = loss(m, batch)
+    late, _ = loss(m, {**batch, "step": 5})
+    # with a threshold of 0.5 every prediction is confident: late in training the
+    # model's own predictions replace the bank of the unlabeled frames
+    logits = m.forward_clip(batch["frames"], batch["labels"][:, :1])
+    hard = (torch.sigmoid(logits) >= 0.5).float()
+    unknown = ~batch["known"][:, 1:, None, None]
+    target = torch.where(unknown, hard, batch["labels"][:, 1:])
+    expected = bootstrapped_bce(logits.flatten(0, 1), target.flatten(0, 1))
+    torch.testing.assert_close(late, expected)
+    assert not torch.equal(early, late)
+    with pytest.raises(ValueError, match="exclude"):
+        TwoShotLoss(10, teacher=m, override_after=0.5)
 
 
 def test_evaluate_sequence_and_label_quality_against_hand_values():
