@@ -1,8 +1,11 @@
-# The book's two commands:
-#   make book   execute every chapter at SCALE (default ci) with papermill, then render the HTML
+# The book's two commands (neither changes a tracked file):
+#   make book   execute every chapter at SCALE (default ci) into _build/src, render _build/html
 #   make test   lint, unit tests, notebooks under nbval, strict book build, headless-browser check
 # Both create .venv and install the locked versions when needed.
-# Also: make html (render only), make run NB=notebooks/00_datasets.ipynb SCALE=full, make data (verify).
+# Also: make run NB=notebooks/00_datasets.ipynb [SCALE=full] (one chapter, into _build),
+#       make html (render the committed chapters), make data (verify every dataset file),
+#       make refresh [NB=...] [SCALE=...] (maintainers: replace the committed chapters and
+#       results/*.json at ci, or write results/<scale>/).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -29,13 +32,14 @@ export PYTHONHASHSEED := 0
 
 STAMP := $(VENV)/.installed
 
-.PHONY: help book test env run chapters html html-strict lint unit nbval browser chromium data clean
+.PHONY: help book test env run refresh html html-strict lint unit nbval browser chromium data clean
 
 help:
 	@echo "make book   execute every chapter at SCALE=$(SCALE), then render _build/html"
 	@echo "make test   everything a maintainer checks"
-	@echo "make run NB=notebooks/<chapter>.ipynb [SCALE=full]   run one chapter"
-	@echo "make html   render the book without executing anything"
+	@echo "make run NB=notebooks/<chapter>.ipynb [SCALE=full]   run one chapter into _build"
+	@echo "make html   render the committed chapters without executing anything"
+	@echo "make refresh [NB=...] [SCALE=...]   maintainers: replace the committed outputs"
 	@echo "make data   verify every dataset file under MINILIB_DATA"
 
 # ------------------------------------------------------------------------------------------ environment
@@ -58,14 +62,18 @@ data-check:
 	  exit 1; fi
 
 # ------------------------------------------------------------------------------------------------ book
-book: env data-check chapters html
-
-chapters: env data-check
-	@$(PY) -m minilib.chapters run --scale $(SCALE)
+book: env data-check
+	@$(PY) -m minilib.book build --scale $(SCALE)
+	@$(VENV)/bin/jupyter-book build _build/src --path-output . --all --quiet
+	@echo "book rendered: _build/html/index.html"
 
 run: env data-check
 	@test -n "$(NB)" || { echo "usage: make run NB=notebooks/<chapter>.ipynb [SCALE=ci|full]"; exit 2; }
-	@$(PY) -m minilib.chapters run --scale $(SCALE) $(NB)
+	@$(PY) -m minilib.book run --scale $(SCALE) $(NB)
+
+# Maintainers: re-execute chapters and replace their committed outputs (a tracked change).
+refresh: env data-check
+	@$(PY) -m minilib.book refresh --scale $(SCALE) $(NB)
 
 html: env
 	@$(VENV)/bin/jupyter-book build . --all --quiet
@@ -86,7 +94,7 @@ unit: env
 
 nbval: env data-check
 	@echo "== notebooks under nbval (re-executed, checked cells compared)"
-	@$(PY) -m pytest notebooks -q -p no:cacheprovider --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg
+	@MINILIB_RESULTS=$(CURDIR)/_build/nbval-results $(PY) -m pytest notebooks -q -p no:cacheprovider --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 html-strict: env
 	@echo "== strict book build (warnings are errors)"

@@ -1,20 +1,32 @@
-"""Execute the book's chapters with papermill: ``python -m minilib.chapters run [--scale
-ci] [NOTEBOOK ...]``.
+"""Execute the book's chapters with papermill: ``python -m minilib.book COMMAND``.
 
-This is what ``make book`` and ``make run`` call. The chapters are the notebooks listed
-in ``_toc.yml``, in book order. Each one is executed in a fresh kernel with
-``MINILIB_SCALE`` set; one progress line per chapter gives its run time. At scale "ci"
-the executed notebook replaces the committed one (the regression baseline) only when it
-succeeds; at other scales it is written to ``results/<scale>/<name>.ipynb``. A failing
-chapter is named, its executed copy kept under ``_build/failed/``, and the command exits
-with status 1.
+- ``build [--scale ci]``: what ``make book`` runs. The book's sources are copied to
+  ``_build/src/`` and every chapter of ``_toc.yml`` is executed into
+  ``_build/src/notebooks/``, its results written under ``_build/results/``; the HTML is
+  then rendered from ``_build/src/``. No tracked file changes.
+- ``run NOTEBOOK ... [--scale ci]``: the same for some chapters (``make run``).
+- ``refresh [NOTEBOOK ...] [--scale ci]``: for maintainers (``make refresh``). At scale
+  "ci" the executed chapters replace the committed ones in ``notebooks/`` and their
+  results ``results/<chapter>.json``, the regression baseline of ``make test``; at
+  another scale the executed notebook, its results and a run record (hardware, date,
+  wall time) go to ``results/<scale>/``.
+- ``list``: the chapters in book order.
+
+Each chapter runs in a fresh kernel whose working folder is ``notebooks/``, with
+``MINILIB_SCALE`` and ``MINILIB_RESULTS`` set; one line per chapter reports its run
+time. An executed notebook replaces its target only when the whole chapter succeeded;
+a failing chapter is named, its executed copy kept under ``_build/failed/``, and the
+command exits with status 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
+import json
 import os
+import platform
 import re
 import shutil
 import sys
@@ -22,16 +34,20 @@ import tempfile
 import time
 from pathlib import Path
 
+from .results import ENV_VAR as RESULTS_VAR
 from .results import project_root
 from .runtime import SCALES
 
+__all__ = ["CI_BUDGET_S", "hardware", "run_chapter", "toc_chapters", "write_run_record"]
+
 CI_BUDGET_S = 120.0
+#: What ``build`` copies into ``_build/src/`` besides the executed chapters.
+SOURCES = ("_config.yml", "_toc.yml", "book", "notebooks")
 
 
 def toc_chapters(root: Path) -> list[Path]:
     """The notebooks named in ``_toc.yml`` (``file: notebooks/...`` entries), in book
-    order.
-    """
+    order."""
     toc = (root / "_toc.yml").read_text()
     names = re.findall(r"file:\s*(notebooks/[\w\-./]+)", toc)
     out = []
@@ -48,8 +64,7 @@ def toc_chapters(root: Path) -> list[Path]:
 @contextlib.contextmanager
 def _stderr_to(sink):
     """Point file descriptor 2 (inherited by child processes) at ``sink`` for the
-    duration.
-    """
+    duration."""
     sys.stderr.flush()
     saved = os.dup(2)
     try:
@@ -61,20 +76,42 @@ def _stderr_to(sink):
         os.close(saved)
 
 
-def run_chapter(path: Path, scale: str, root: Path, *, timeout_s: int = 3600) -> float:
-    """Execute one chapter with papermill; returns its wall time in seconds. Raises on
-    failure.
+@contextlib.contextmanager
+def _environ(**values: str):
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def run_chapter(
+    path: Path,
+    scale: str,
+    root: Path,
+    target: Path,
+    results: Path,
+    *,
+    timeout_s: int = 3600,
+) -> float:
+    """Execute the chapter ``path`` at ``scale`` into ``target`` with its results under
+    ``results`` (``$MINILIB_RESULTS`` of the kernel); returns the wall time in seconds.
+
+    The working folder of the kernel is the chapter's own folder. ``target`` is
+    replaced only on success; on failure the executed copy goes to
+    ``_build/failed/`` and the exception propagates. At a scale other than "ci" the run
+    record ``<results>/<scale>/<stem>.run.json`` is written last.
     """
     import papermill as pm
 
-    os.environ["MINILIB_SCALE"] = scale
-    if scale == "ci":
-        target = path
-    else:
-        target = root / "results" / scale / path.name
-        target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix=".ipynb", dir=path.parent
+        prefix=f".{path.stem}.", suffix=".ipynb", dir=target.parent
     )
     os.close(fd)
     tmp = Path(tmp_name)
@@ -82,9 +119,12 @@ def run_chapter(path: Path, scale: str, root: Path, *, timeout_s: int = 3600) ->
     log.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     try:
-        # The kernel inherits this process's stderr; send its chatter to a log instead
-        # of the progress lines.
-        with open(log, "w") as sink, _stderr_to(sink):
+        # The kernel inherits stderr: its chatter goes to a log, not the progress lines.
+        with (
+            open(log, "w") as sink,
+            _stderr_to(sink),
+            _environ(MINILIB_SCALE=scale, **{RESULTS_VAR: str(results)}),
+        ):
             pm.execute_notebook(
                 str(path),
                 str(tmp),
@@ -102,25 +142,17 @@ def run_chapter(path: Path, scale: str, root: Path, *, timeout_s: int = 3600) ->
         raise
     elapsed = time.perf_counter() - t0
     _relative_paths(tmp, path, target, root)
-    # mkstemp made it private; the chapter is an ordinary file of the book
-    os.chmod(tmp, 0o644)
+    os.chmod(tmp, 0o644)  # mkstemp made it private; the chapter is an ordinary file
     os.replace(tmp, target)
     if scale != "ci":
-        write_run_record(
-            root / "results" / scale / f"{path.stem}.run.json",
-            path.stem,
-            scale,
-            elapsed,
-        )
+        record = results / scale / f"{path.stem}.run.json"
+        write_run_record(record, path.stem, scale, elapsed)
     return elapsed
 
 
 def hardware() -> dict[str, object]:
     """The machine a run happened on: CPU model and cores, GPU (when torch sees one),
-    Python and platform.
-    """
-    import platform
-
+    Python and platform."""
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -149,12 +181,8 @@ def hardware() -> dict[str, object]:
 def write_run_record(
     path: Path, chapter: str, scale: str, wall_s: float
 ) -> dict[str, object]:
-    """Write ``results/<scale>/<chapter>.run.json``: when, where and how long a non-ci
-    run took.
-    """
-    import datetime
-    import json
-
+    """Write ``<chapter>.run.json``: when, where and how long a run of a scale other
+    than "ci" took. It is written last: its presence marks a finished run."""
     record = {
         "chapter": chapter,
         "scale": scale,
@@ -168,47 +196,70 @@ def write_run_record(
 
 
 def _relative_paths(executed: Path, source: Path, target: Path, root: Path) -> None:
-    """Papermill records absolute input and output paths; keep them relative to the book
-    (no machine paths).
-    """
+    """Papermill records absolute input and output paths; keep them relative to the
+    book (no machine paths)."""
     import nbformat
 
     nb = nbformat.read(executed, as_version=4)
     meta = nb.metadata.get("papermill", {})
     for key, value in (("input_path", source), ("output_path", target)):
-        meta[key] = (
-            value.relative_to(root).as_posix()
-            if value.is_relative_to(root)
-            else value.name
-        )
+        rel = value.relative_to(root) if value.is_relative_to(root) else value.name
+        meta[key] = Path(rel).as_posix()
     nbformat.write(nb, executed)
 
 
 def _describe(exc: BaseException) -> str:
-    name = type(exc).__name__
-    text = str(exc).strip().splitlines()
     # papermill's PapermillExecutionError carries the cell's exception name and value
     ename = getattr(exc, "ename", None)
-    evalue = getattr(exc, "evalue", None)
     if ename:
-        return f"{ename}: {evalue}"
-    return f"{name}: {text[0] if text else ''}"
+        return f"{ename}: {getattr(exc, 'evalue', '')}"
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
+
+
+def copy_sources(root: Path, dest: Path) -> None:
+    """A fresh copy of the book's sources (:data:`SOURCES`) in ``dest``."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for name in SOURCES:
+        src = root / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns(".*"))
+        else:
+            shutil.copy2(src, dest / name)
+
+
+def _plan(command: str, root: Path, scale: str, chapter: Path) -> tuple[Path, Path]:
+    """(target notebook, results folder) of one chapter for ``command``."""
+    if command == "refresh":
+        results = root / "results"
+        if scale == "ci":
+            return chapter, results
+        return results / scale / chapter.name, results
+    return (
+        root / "_build" / "src" / "notebooks" / chapter.name,
+        root / "_build" / "results",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m minilib.chapters", description=__doc__.splitlines()[0]
+        prog="python -m minilib.book", description=__doc__.splitlines()[0]
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="execute chapters with papermill")
-    run.add_argument(
-        "notebooks",
-        nargs="*",
-        help="chapters to run (default: every chapter in _toc.yml)",
+    default_scale = os.environ.get("MINILIB_SCALE", "ci")
+    build = sub.add_parser("build", help="execute every chapter into _build/src/")
+    run = sub.add_parser("run", help="execute some chapters into _build/src/")
+    refresh = sub.add_parser(
+        "refresh", help="execute chapters and replace their committed outputs"
     )
-    run.add_argument(
-        "--scale", default=os.environ.get("MINILIB_SCALE", "ci"), choices=SCALES
+    run.add_argument("notebooks", nargs="+", help="chapters to run")
+    refresh.add_argument(
+        "notebooks", nargs="*", help="chapters (default: every chapter in _toc.yml)"
     )
+    for p in (build, run, refresh):
+        p.add_argument("--scale", default=default_scale, choices=SCALES)
     sub.add_parser("list", help="list the chapters in book order")
     args = parser.parse_args(argv)
 
@@ -225,12 +276,15 @@ def main(argv: list[str] | None = None) -> int:
         for c in chapters:
             print(c.relative_to(root))
         return 0
-    if args.notebooks:
+    if getattr(args, "notebooks", None):
         chapters = [Path(n).resolve() for n in args.notebooks]
         for c in chapters:
             if not c.is_file():
                 print(f"error: no such notebook: {c}", file=sys.stderr)
                 return 2
+    src = root / "_build" / "src"
+    if args.command == "build" or (args.command == "run" and not src.is_dir()):
+        copy_sources(root, src)
 
     failures = []
     total0 = time.perf_counter()
@@ -241,9 +295,10 @@ def main(argv: list[str] | None = None) -> int:
             end=" ",
             flush=True,
         )
+        target, results = _plan(args.command, root, args.scale, chapter)
         t0 = time.perf_counter()
         try:
-            elapsed = run_chapter(chapter, args.scale, root)
+            elapsed = run_chapter(chapter, args.scale, root, target, results)
         except Exception as exc:  # noqa: BLE001 - report every chapter, then fail
             print(
                 f"FAILED after {time.perf_counter() - t0:.1f} s\n    {_describe(exc)}\n"
@@ -253,11 +308,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             failures.append(str(name))
             continue
-        flag = (
-            "  (over the 120 s ci budget)"
-            if args.scale == "ci" and elapsed > CI_BUDGET_S
-            else ""
-        )
+        over = args.scale == "ci" and elapsed > CI_BUDGET_S
+        flag = f"  (over the {CI_BUDGET_S:.0f} s ci budget)" if over else ""
         print(f"ok in {elapsed:.1f} s{flag}", flush=True)
     print(
         f"{len(chapters) - len(failures)}/{len(chapters)} chapters ok in "

@@ -1,14 +1,15 @@
-"""Recorded results: a number glued into the book's prose and written to
-``results/<chapter>.json``.
+"""Where a chapter's recorded results live, and how they are written and read.
 
-A chapter records what it checks::
+A run of scale "ci" writes ``<results>/<chapter>.json``, any other scale
+``<results>/<scale>/<chapter>.json``, where ``<results>`` is ``$MINILIB_RESULTS`` when
+set (the book's commands point it into ``_build/``, so they never touch a tracked file)
+and the project's ``results/`` folder otherwise (a maintainer's refresh of the committed
+chapters). Committed full-scale runs are read from ``<project>/results/<scale>/``, with
+the run record ``<chapter>.run.json`` (hardware, date, wall time) beside them.
 
-    record("00_datasets", "kuairand_users", n_users, scale=params.scale)
-
-Inside a notebook the value is glued with myst-nb under ``key``, so the chapter's prose
-can show it with ``{glue:text}`kuairand_users```; it is also merged into the chapter's
-JSON file, which the tests read. Scale "ci" writes ``results/<chapter>.json``; any other
-scale writes ``results/<scale>/<chapter>.json``.
+Files are written as a transaction: to a temporary file in the same folder, moved into
+place in one step. :class:`minilib.chapter.Chapter` writes its file once, when the
+chapter has finished, so a failed or interrupted run leaves the previous file as it was.
 """
 
 from __future__ import annotations
@@ -21,14 +22,23 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+__all__ = [
+    "ENV_VAR",
+    "committed_dir",
+    "load",
+    "plain",
+    "project_root",
+    "results_dir",
+    "write_json",
+]
+
 ROOT_MARKER = "_toc.yml"
 ENV_VAR = "MINILIB_RESULTS"
 
 
 def project_root(start: Path | None = None) -> Path | None:
-    """The nearest folder at or above ``start`` (default: the working folder) holding
-    ``_toc.yml``.
-    """
+    """The nearest folder at or above ``start`` (default: the working folder) that holds
+    ``_toc.yml``; None outside the project."""
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / ROOT_MARKER).is_file():
@@ -36,23 +46,31 @@ def project_root(start: Path | None = None) -> Path | None:
     return None
 
 
-def results_dir(scale: str = "ci") -> Path:
-    """``$MINILIB_RESULTS`` if set, else ``<project root>/results`` (``./results``
-    outside the project); scales other than "ci" get a subfolder named after the scale.
-    """
-    env = os.environ.get(ENV_VAR)
-    if env:
-        base = Path(env)
-    else:
-        root = project_root()
-        base = (root if root is not None else Path.cwd()) / "results"
+def _with_scale(base: Path, scale: str) -> Path:
     return base if scale == "ci" else base / scale
 
 
-def _plain(value: Any) -> Any:
-    """Convert numpy scalars and arrays to plain JSON values; refuse what JSON cannot
-    hold.
-    """
+def results_dir(scale: str = "ci") -> Path:
+    """Where a run of ``scale`` writes: ``$MINILIB_RESULTS`` if set, else
+    ``<project root>/results`` (``./results`` outside the project); scales other than
+    "ci" get a subfolder named after the scale."""
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return _with_scale(Path(env), scale)
+    root = project_root()
+    return _with_scale((root if root is not None else Path.cwd()) / "results", scale)
+
+
+def committed_dir(scale: str = "ci") -> Path | None:
+    """The project's committed results of ``scale`` (``<root>/results[/<scale>]``),
+    whatever ``$MINILIB_RESULTS`` says; None outside the project."""
+    root = project_root()
+    return None if root is None else _with_scale(root / "results", scale)
+
+
+def plain(value: Any) -> Any:
+    """``value`` as plain JSON values (numpy scalars and arrays, torch tensors become
+    numbers and lists); refuses what JSON cannot hold, and non-finite numbers."""
     if hasattr(value, "tolist") and not isinstance(value, str | bytes):
         value = value.tolist()  # numpy scalars and arrays, torch tensors
     if isinstance(value, bool | int | str) or value is None:
@@ -65,68 +83,40 @@ def _plain(value: Any) -> Any:
             )
         return value
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     raise TypeError(
         f"cannot record a {type(value).__name__}; record numbers, strings, lists or "
         "dicts"
     )
 
 
-def _glue(name: str, value: Any, display: bool) -> None:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    if get_ipython() is None:
-        return
-    try:
-        from myst_nb import glue
-    except ImportError:
-        return
-    glue(name, value, display=display)
-
-
-def record(
-    chapter: str, key: str, value: Any, *, scale: str = "ci", display: bool = False
-) -> Any:
-    """Glue ``value`` as ``<key>`` into the book and store it under ``key`` in the
-    chapter's JSON file.
-
-    The file is rewritten atomically (temporary file, then rename) with the other keys
-    kept. Returns the value as stored (numpy types become plain Python), so a chapter
-    can write ``x = record(...)``.
-    """
-    if not chapter or not key:
-        raise ValueError("chapter and key must be non-empty strings")
-    plain = _plain(value)
-    folder = results_dir(scale)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{chapter}.json"
-    data = load(chapter, scale=scale) if path.exists() else {}
-    data[key] = plain
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{chapter}.", suffix=".json")
+def write_json(path: Path, data: Mapping[str, Any]) -> Path:
+    """Write ``data`` (keys sorted, one space of indentation) to ``path`` as a
+    transaction: a temporary file in the same folder, then one rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".json")
     try:
         with os.fdopen(fd, "w") as f:
             json.dump(dict(sorted(data.items())), f, indent=1, sort_keys=True)
             f.write("\n")
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; results are ordinary files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _glue(key, plain, display)
-    return plain
+    return path
 
 
-def load(chapter: str, *, scale: str = "ci") -> dict[str, Any]:
-    """The recorded results of a chapter; a missing file names the chapter and how to
-    produce it.
-    """
-    path = results_dir(scale) / f"{chapter}.json"
+def load(chapter: str, *, scale: str = "ci", folder: Path | None = None) -> dict:
+    """The recorded results of ``chapter`` at ``scale``, from ``folder`` (default:
+    :func:`results_dir`); a missing file names the chapter and how to produce it."""
+    path = (folder if folder is not None else results_dir(scale)) / f"{chapter}.json"
     if not path.exists():
         raise FileNotFoundError(
-            f"no recorded results for {chapter!r} at scale {scale!r} ({path}); "
-            f"run the chapter first (`make run NB=notebooks/{chapter}.ipynb`)"
+            f"no recorded results for {chapter!r} at scale {scale!r} ({path}); run the "
+            f"chapter first (`make run NB=notebooks/{chapter}.ipynb SCALE={scale}`)"
         )
     return json.loads(path.read_text())

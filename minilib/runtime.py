@@ -1,19 +1,7 @@
 """Seeds, determinism, device choice, scale presets and the parameter check of every
-chapter.
+chapter (:func:`minilib.setup` puts them together).
 
-A chapter's first code cells are::
-
-    # parameters cell (papermill may override)
-    scale = os.environ.get("MINILIB_SCALE", "ci")
-    seed = 0
-    data_dir = None
-    device = "auto"
-
-    params = setup(scale, seed, data_dir, device, presets={"ci": {...}, "full": {...}})
-
-:func:`setup` checks the values (a bad one fails at once, listing what is accepted),
-seeds every generator, fixes torch's thread count and deterministic algorithms, picks
-the device and returns the preset of the scale. Nothing here runs at import time.
+Nothing here runs at import time.
 """
 
 from __future__ import annotations
@@ -166,7 +154,14 @@ def check_params(
     )
 
 
-def _check_presets(presets: Mapping[str, Mapping[str, Any]]) -> None:
+def select_preset(
+    presets: Mapping[str, Mapping[str, Any]] | None, scale: str
+) -> Preset:
+    """The preset of ``scale`` (empty without presets). ``presets`` must give exactly
+    the scales of :data:`SCALES`, each with the same keys: a preset that forgets a size
+    fails here, not halfway through a long run."""
+    if presets is None:
+        return Preset()
     missing = [s for s in SCALES if s not in presets]
     extra = [s for s in presets if s not in SCALES]
     if missing or extra:
@@ -182,40 +177,7 @@ def _check_presets(presets: Mapping[str, Mapping[str, Any]]) -> None:
                 f"preset {s!r} has keys {sorted(k)} but {SCALES[0]!r} has "
                 f"{sorted(first)}"
             )
-
-
-def setup(
-    scale: Any,
-    seed: Any,
-    data_dir: Any = None,
-    device: Any = "auto",
-    presets: Mapping[str, Mapping[str, Any]] | None = None,
-    *,
-    threads: int = DEFAULT_THREADS,
-    verbose: bool = True,
-) -> Params:
-    """Check the parameters, seed everything, make torch deterministic, pick the device,
-    select the preset.
-
-    Returns :class:`Params`, whose ``preset`` holds the sizes of the chosen scale. With
-    ``verbose`` a one-line summary is printed (scale, seed, device, threads).
-    """
-    params = check_params(scale, seed, data_dir, device)
-    preset = Preset()
-    if presets is not None:
-        _check_presets(presets)
-        preset = Preset(presets[params.scale])
-    # before any CUDA work: cuBLAS reads its workspace setting once
-    configure_determinism(threads)
-    set_seed(params.seed)
-    dev = pick_device(params.device)
-    params = Params(params.scale, params.seed, params.data_dir, str(dev), preset)
-    if verbose:
-        print(
-            f"scale={params.scale} seed={params.seed} device={params.device} "
-            f"threads={threads}"
-        )
-    return params
+    return Preset(presets[scale])
 
 
 def environment_report(

@@ -70,34 +70,36 @@ def fake_dataset(tmp_path, monkeypatch):
 
 @pytest.fixture
 def results_tmp(tmp_path, monkeypatch) -> Path:
-    """Send :func:`minilib.results.record` to a temporary folder."""
+    """Send what chapters save (:meth:`minilib.Chapter.save`) to a temporary folder."""
     out = tmp_path / "results"
     monkeypatch.setenv("MINILIB_RESULTS", str(out))
     return out
 
 
-def _chapter_results(chapter: str, scale: str = "ci") -> dict:
-    """The recorded results of ``chapter`` at ``scale``. For a scale other than ci the
-    run must have finished (its ``.run.json`` is written last; the results file fills up
-    while a run goes on), else the test skips.
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def committed_results(chapter: str, scale: str = "ci") -> dict:
+    """The committed results of ``chapter`` at ``scale`` (``results/[scale/]``),
+    wherever pytest runs from and whatever ``$MINILIB_RESULTS`` says. For a scale other
+    than ci the run must have finished (its ``.run.json`` is written last), else the
+    test skips.
     """
-    if (
-        scale != "ci"
-        and not (results.results_dir(scale) / f"{chapter}.run.json").exists()
-    ):
+    folder = ROOT / "results" if scale == "ci" else ROOT / "results" / scale
+    if scale != "ci" and not (folder / f"{chapter}.run.json").exists():
         pytest.skip(f"no committed {scale} run of {chapter}")
-    return results.load(chapter, scale=scale)
+    return results.load(chapter, scale=scale, folder=folder)
 
 
 @pytest.fixture(scope="module")
 def r(request):
-    """The ci results of the chapter named by the test module's ``CHAPTER``."""
-    return _chapter_results(request.module.CHAPTER)
+    """The committed ci results of the chapter named by the test module's
+    ``CHAPTER``."""
+    return committed_results(request.module.CHAPTER)
 
 
 @pytest.fixture(scope="module")
 def full(request):
     """The committed full-scale results of the module's ``CHAPTER`` (skips when there is
-    no finished run).
-    """
-    return _chapter_results(request.module.CHAPTER, "full")
+    no finished run)."""
+    return committed_results(request.module.CHAPTER, "full")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from minilib.runtime import setup
+from minilib import setup
 from minilib.train import fit
 
 pytestmark = pytest.mark.skipif(
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def _train_once(device: torch.device) -> torch.Tensor:
-    setup("ci", 0, None, "cuda", verbose=False)
+    setup("00_gpu", "ci", 0, None, "cuda", verbose=False)
     g = torch.Generator().manual_seed(0)
     x = torch.randn(512, 3, 16, 16, generator=g)
     y = (x.mean(dim=(1, 2, 3)) > 0).float()
@@ -54,7 +54,7 @@ def _train_once(device: torch.device) -> torch.Tensor:
 
 
 def test_auto_device_is_cuda():
-    params = setup("ci", 0, None, "auto", verbose=False)
+    params = setup("00_gpu", "ci", 0, None, "auto", verbose=False)
     assert params.device.startswith("cuda")
 
 

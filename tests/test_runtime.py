@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from minilib import runtime
-from minilib.runtime import check_params, pick_device, set_seed, setup
+from minilib import runtime, setup
+from minilib.runtime import check_params, pick_device, set_seed
 
 
 @pytest.mark.parametrize("scale", ["CI", "small", "", None, 1])
@@ -69,24 +69,25 @@ def test_set_seed_repeats_every_generator():
 
 def test_setup_selects_preset_and_is_deterministic(capsys):
     presets = {"ci": {"n": 3, "lr": 0.1}, "full": {"n": 300, "lr": 0.01}}
-    p = setup("ci", 1, None, "cpu", presets)
+    p = setup("00_x", "ci", 1, None, "cpu", presets)
     assert p.preset.n == 3 and p.preset["lr"] == 0.1 and p.device == "cpu"
     assert torch.are_deterministic_algorithms_enabled()
     assert torch.get_num_threads() == runtime.DEFAULT_THREADS
-    assert "scale=ci seed=1 device=cpu threads=2" in capsys.readouterr().out
+    assert "00_x: scale=ci seed=1 device=cpu threads=2" in capsys.readouterr().out
     x = torch.rand(3)
-    setup("ci", 1, None, "cpu", presets, verbose=False)
+    setup("00_x", "ci", 1, None, "cpu", presets, verbose=False)
     assert torch.equal(torch.rand(3), x)
-    assert setup("full", 1, None, "cpu", presets, verbose=False).preset.n == 300
+    full = setup("00_x", "full", 1, None, "cpu", presets, verbose=False)
+    assert full.preset.n == 300
     with pytest.raises(AttributeError, match="has no 'epochs'"):
         _ = p.preset.epochs
 
 
 def test_presets_must_cover_scales_with_same_keys():
     with pytest.raises(ValueError, match="missing"):
-        setup("ci", 0, None, "cpu", {"ci": {"n": 1}}, verbose=False)
+        setup("00_x", "ci", 0, None, "cpu", {"ci": {"n": 1}}, verbose=False)
     with pytest.raises(ValueError, match="keys"):
-        setup("ci", 0, None, "cpu", {"ci": {"n": 1}, "full": {"m": 1}}, verbose=False)
+        setup("00_x", "ci", 0, None, "cpu", {"ci": {"n": 1}, "full": {"m": 1}})
 
 
 def test_environment_report_names_packages():

@@ -13,15 +13,16 @@ their content):
 ==========================================================  ===========================
 paper                                                       code
 ==========================================================  ===========================
-test membership ``W_i = sigmoid(logit_i)``                  :func:`sae_split`
+test membership ``W_i = sigmoid(logit_i)``                  :func:`sae_descent`
 soft max similarity to train                                :func:`soft_max_similarity`
 ``R_i = (1/k) log sum_j exp(k (1 - W_j) S_ij)``
 soft histogram ``p_ik = softmax_k(-(R_i - C_k)^2 /          :func:`soft_histogram`
 (2 s_k^2))``, ``O_k = sum_i W_i p_ik``
-objective ``sum_k (O_k - E_k)^2 / E_k`` + entropy of W      :func:`sae_split`
-constraint ``sum_i W_i = a N`` (Lagrange multiplier)        :func:`sae_split` (augmented
-                                                            Lagrangian)
-hard projection every few steps, best iterate kept          :func:`sae_split`
+objective ``sum_k (O_k - E_k)^2 / E_k`` + entropy of W      :func:`sae_descent`
+constraint ``sum_i W_i = a N`` (Lagrange multiplier)        :func:`sae_descent`
+                                                            (augmented Lagrangian)
+hard projection every few steps, best iterate kept          :func:`sae_descent`
+several random starts, the best kept                        :func:`sae_split`
 ==========================================================  ===========================
 
 **Why it is fast here.** The official code evaluates a dense N x N soft maximum every
@@ -56,6 +57,7 @@ from .splits import Split, fit_error, n_test_compounds, split_histogram
 __all__ = [
     "Neighbours",
     "neighbours",
+    "sae_descent",
     "sae_split",
     "soft_histogram",
     "soft_max_similarity",
@@ -165,7 +167,7 @@ def _hard_max_similarity(bits, nb: Neighbours, test_mask: np.ndarray) -> np.ndar
     return out
 
 
-def _sae_start(
+def sae_descent(
     bits: np.ndarray,
     nb: Neighbours,
     e: np.ndarray,
@@ -186,9 +188,13 @@ def _sae_start(
     t0: float,
     bar,
 ) -> tuple[float, int, float, np.ndarray, np.ndarray, list[tuple[int, float, float]]]:
-    """One start of the SAE optimiser (see :func:`sae_split`). Returns (fit error, best
-    iteration, seconds to the best since ``t0``, test mask, test max similarities, trace
-    of (iteration, seconds, fit error)).
+    """One start of the SAE optimiser: the descent from one random split (the
+    arguments are those of :func:`sae_split`, which runs the starts in turn; ``e`` the
+    target fractions, ``deadline`` a ``time.perf_counter()`` value or None, ``bar`` a
+    progress bar or None).
+
+    Returns (fit error, best iteration, seconds to the best since ``t0``, test mask,
+    test max similarities, trace of (iteration, seconds, fit error)).
     """
     n = len(bits)
     gen = torch.Generator().manual_seed(seed)
@@ -384,7 +390,7 @@ def _sae_restarts(
     n_iterations = 0
     t_loop = time.perf_counter()
     for start in range(restarts):
-        err, it, t_best, mask, ms, tr = _sae_start(
+        err, it, t_best, mask, ms, tr = sae_descent(
             bits,
             nb,
             e,

@@ -1,9 +1,30 @@
-"""Quantum control on QuTiP: the truncated hydrogen atom, controllability, and the
-three-step incoherent scheme.
+"""Incoherent control of a locally controllable quantum system, on QuTiP.
 
-Used by the chapter "Incoherent control of a locally controllable quantum system" (Dong,
-Zhang, Rabitz, Pechen, Tarn, J. Chem. Phys. 2008). Importing this package does not
-import QuTiP; the functions do.
+D. Dong, C. Zhang, H. Rabitz, A. Pechen, T.-J. Tarn, "Incoherent control of locally
+controllable quantum systems", J. Chem. Phys. 129, 154103 (2008), arXiv:0810.3814.
+
+Only the paper's abstract could be read (see the chapter), so the map below follows the
+three steps the abstract states; the hydrogen model and both control laws are our
+reconstruction:
+
+======================================================  ===============================
+the scheme                                              code
+======================================================  ===============================
+the system: a hydrogen atom in an external field        :mod:`.hydrogen`
+                                                        (:func:`hydrogen_model`)
+"locally controllable": controllable on invariant       :mod:`.controllability`
+subspaces                                               (:func:`lie_algebra_dimension`,
+                                                        :func:`subspace_report`)
+step 1, amplitude amplification by a unitary            :func:`lyapunov_amplification`
+step 2, a projective measurement                        :mod:`.measurement`
+                                                        (:func:`born`,
+                                                        :func:`monte_carlo_check`)
+step 3, steering the measured eigenstate to the target  :func:`grape_transfer`
+======================================================  ===============================
+
+Importing this package does not import QuTiP; the functions do.
+
+Used by the incoherent control chapter.
 """
 
 from .control import (

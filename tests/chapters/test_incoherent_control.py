@@ -12,12 +12,9 @@ import math
 
 import pytest
 
-from minilib import results
-
-
-@pytest.fixture(scope="module")
-def r():
-    return results.load("10_incoherent_control")
+CHAPTER = (
+    "10_incoherent_control"  # the fixture r of conftest reads its committed results
+)
 
 
 def test_closed_forms(r):
