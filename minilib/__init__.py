@@ -7,7 +7,13 @@ the fields live in subpackages (:mod:`minilib.recsys`, :mod:`minilib.chem`,
 """
 
 from .chapter import Chapter, FullRun, setup, show_code
-from .runtime import check_params, environment_report, pick_device, set_seed
+from .runtime import (
+    check_params,
+    environment_report,
+    parallel_map,
+    pick_device,
+    set_seed,
+)
 
 __version__ = "0.1.0"
 
@@ -17,6 +23,7 @@ __all__ = [
     "__version__",
     "check_params",
     "environment_report",
+    "parallel_map",
     "pick_device",
     "set_seed",
     "setup",

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+import minilib
 from minilib import runtime, setup
 from minilib.runtime import check_params, pick_device, set_seed
 
@@ -117,3 +118,28 @@ def test_import_has_no_side_effects():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_parallel_map_keeps_order_and_results_and_restores_threads():
+    def work(seed):
+        g = torch.Generator().manual_seed(seed)
+        x = torch.randn(200, 50, generator=g, requires_grad=True)
+        (x.logsumexp(1) ** 2).sum().backward()
+        return float(x.grad.sum()), torch.get_num_threads()
+
+    items = list(range(6))
+    before = torch.get_num_threads()
+    # the reference: the same work in turn on one thread (torch's reductions may split
+    # differently over two threads, and the workers run on one each)
+    torch.set_num_threads(1)
+    sequential = [work(i)[0] for i in items]
+    torch.set_num_threads(before)
+    out = minilib.parallel_map(work, items, workers=2)
+    assert [v for v, _ in out] == sequential
+    assert all(threads == 1 for _, threads in out)
+    assert torch.get_num_threads() == before
+    with pytest.raises(ZeroDivisionError):
+        minilib.parallel_map(lambda x: 1 / x, [1, 0])
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="workers"):
+        minilib.parallel_map(work, items, workers=0)

@@ -51,7 +51,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .similarity import SIMILARITY_BINS, bin_fractions, max_similarity, tanimoto
+from .similarity import (
+    SIMILARITY_BINS,
+    PackedBits,
+    bin_fractions,
+    pack_bits,
+    tanimoto,
+    tanimoto_rows,
+)
 from .splits import Split, fit_error, n_test_compounds, split_histogram
 
 __all__ = [
@@ -71,12 +78,15 @@ class Neighbours:
 
     ``index``: (N, m) int64, most similar first; ``sim``: (N, m) float32 their Tanimoto
     similarities; ``tail``: (N,) float32, the (m+1)-th largest similarity (an upper
-    bound on every similarity left out).
+    bound on every similarity left out); ``packed``: the fingerprints packed for the
+    exact similarities the optimiser still needs (:func:`.similarity.tanimoto_rows`), or
+    None.
     """
 
     index: np.ndarray
     sim: np.ndarray
     tail: np.ndarray
+    packed: PackedBits | None = None
 
 
 def neighbours(bits: np.ndarray, m: int = 256, block: int = 1024) -> Neighbours:
@@ -105,7 +115,7 @@ def neighbours(bits: np.ndarray, m: int = 256, block: int = 1024) -> Neighbours:
         sim[start : start + len(rows)] = values[:, :m].numpy()
         if take > m:
             tail[start : start + len(rows)] = values[:, m].clamp(min=0).numpy()
-    return Neighbours(index, sim, tail)
+    return Neighbours(index, sim, tail, pack_bits(bits))
 
 
 def soft_max_similarity(
@@ -163,7 +173,9 @@ def _hard_max_similarity(bits, nb: Neighbours, test_mask: np.ndarray) -> np.ndar
     first = is_train.argmax(axis=1)
     out[has] = nb.sim[test[has], first[has]]
     if (~has).any():
-        out[~has] = max_similarity(bits[test[~has]], bits[~test_mask])
+        packed = nb.packed if nb.packed is not None else pack_bits(bits)
+        rows, train = test[~has], np.flatnonzero(~test_mask)
+        out[~has] = tanimoto_rows(packed, rows, train).max(axis=1)
     return out
 
 
@@ -445,12 +457,12 @@ def _sae_restarts(
 
 
 def _nearest_train(
-    bits: np.ndarray, rows: np.ndarray, train_idx: np.ndarray
+    packed: PackedBits, rows: np.ndarray, train_idx: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact (max similarity, index of the most similar) training compound for each of
     ``rows``.
     """
-    s = tanimoto(bits[rows], bits[train_idx])  # (len(rows), n_train)
+    s = tanimoto_rows(packed, rows, train_idx)  # (len(rows), n_train)
     j = s.argmax(axis=1)
     return s[np.arange(len(rows)), j], train_idx[j]
 
@@ -489,6 +501,7 @@ def swap_refine(
     bits = np.asarray(bits)
     n = len(bits)
     nb = nb if nb is not None else neighbours(bits, 64)
+    packed = nb.packed if nb.packed is not None else pack_bits(bits)
     edges = np.asarray(split.edges, dtype=np.float64)
     mask = np.zeros(n, dtype=bool)
     mask[split.test] = True
@@ -497,7 +510,7 @@ def swap_refine(
     ms = np.zeros(n, dtype=np.float64)
     arg = np.full(n, -1, dtype=np.int64)
     test = np.flatnonzero(mask)
-    ms[test], arg[test] = _nearest_train(bits, test, np.flatnonzero(~mask))
+    ms[test], arg[test] = _nearest_train(packed, test, np.flatnonzero(~mask))
     counts = np.bincount(_bins(ms[test], edges), minlength=len(goal)).astype(np.float64)
     rng = np.random.default_rng(seed)
     tries = swaps = 0
@@ -539,14 +552,14 @@ def swap_refine(
         stay = np.flatnonzero(new_mask & mask)  # test before and after
         new_ms, new_arg = ms.copy(), arg.copy()
         # t joins train: maxima can only rise
-        s_t = tanimoto(bits[stay], bits[[t]])[:, 0]
+        s_t = tanimoto_rows(packed, stay, [t])[:, 0]
         rise = s_t > new_ms[stay]
         new_ms[stay[rise]], new_arg[stay[rise]] = s_t[rise], t
         # their nearest training compound r left: recompute exactly
         lost = stay[new_arg[stay] == r]
         recompute = np.concatenate([lost, [r]])
         new_ms[recompute], new_arg[recompute] = _nearest_train(
-            bits, recompute, new_train
+            packed, recompute, new_train
         )
         new_test = np.flatnonzero(new_mask)
         new_counts = np.bincount(

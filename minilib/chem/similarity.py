@@ -125,3 +125,57 @@ def bin_fractions(
         raise ValueError(f"values outside [{edges[0]}, {edges[-1]}]")
     idx = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(edges) - 2)
     return np.bincount(idx, minlength=len(edges) - 1) / values.size
+
+
+@dataclass(frozen=True)
+class PackedBits:
+    """Fingerprints packed 64 bits to a word, with the number of bits set in each row:
+    for many Tanimoto queries against the same rows (:func:`tanimoto_rows`).
+
+    ``words``: (N, n_words) uint64; ``counts``: (N,) int64.
+    """
+
+    words: np.ndarray
+    counts: np.ndarray
+
+
+def pack_bits(bits: np.ndarray) -> PackedBits:
+    """Pack 0/1 fingerprints (N, n_bits) into :class:`PackedBits`."""
+    bits = np.asarray(bits)
+    if bits.ndim != 2:
+        raise ValueError(f"need (n, n_bits) fingerprints, got shape {bits.shape}")
+    packed = np.packbits(bits.astype(bool), axis=1)  # (N, ceil(n_bits / 8)) uint8
+    pad = (-packed.shape[1]) % 8
+    if pad:
+        packed = np.pad(packed, ((0, 0), (0, pad)))
+    words = np.ascontiguousarray(packed).view(np.uint64)
+    return PackedBits(words, bits.astype(bool).sum(axis=1, dtype=np.int64))
+
+
+def tanimoto_rows(
+    packed: PackedBits, rows: np.ndarray, cols: np.ndarray, block_bytes: int = 1 << 25
+) -> np.ndarray:
+    """Tanimoto similarities between the fingerprints ``rows`` and ``cols`` (indices
+    into ``packed``): (len(rows), len(cols)) float32.
+
+    The counts come from AND and popcount on the packed words, so they are exact and
+    the result equals :func:`tanimoto` bit for bit, while reading 8 times fewer bytes
+    per pair and converting nothing: what makes repeated queries of a few rows against
+    thousands cheap. Memory: blocks of rows of at most ``block_bytes`` of temporaries.
+    """
+    rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    words = packed.words[cols]  # (n_cols, n_words)
+    out = np.zeros((len(rows), len(cols)), dtype=np.float32)
+    step = max(1, block_bytes // max(1, words.nbytes))
+    for start in range(0, len(rows), step):
+        r = rows[start : start + step]
+        inter = np.bitwise_count(packed.words[r][:, None, :] & words[None, :, :])
+        inter = inter.sum(axis=2, dtype=np.int64)  # (len(r), n_cols)
+        union = packed.counts[r][:, None] + packed.counts[cols][None, :] - inter
+        np.divide(
+            inter.astype(np.float32),
+            union.astype(np.float32),
+            out=out[start : start + step],
+            where=union > 0,
+        )
+    return out
