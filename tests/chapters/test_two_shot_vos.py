@@ -75,13 +75,12 @@ def test_models_track_and_pseudo_labels_beat_copying(r):
 
 
 def test_budget_is_the_same(r):
-    """(a), (b) and phase 2 of (c) train for the same number of steps; their times agree
-    within a factor 1.5.
-    """
-    t = r["train_seconds"]
-    same = [t[f"{k}/seed0"] for k in KEYS]
-    assert max(same) < 1.5 * min(same)
-    assert "(c) phase 1/seed0" in t
+    """(a), (b) and phase 2 of (c) train for the same number of steps (counted, not
+    timed); phase 1 is the recipe's extra cost."""
+    steps = r["train_steps"]
+    same = {steps[f"{k}/seed0"] for k in KEYS}
+    assert len(same) == 1 and same.pop() > 0
+    assert 0 < steps["(c) phase 1/seed0"] < steps[f"{KEYS[0]}/seed0"]
 
 
 def test_full_run(full):
