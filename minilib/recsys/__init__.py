@@ -8,7 +8,7 @@ features, time split), :mod:`.kuairand` (the pipeline), :mod:`.batches`,
 batches for tests. Papers: :mod:`.pepnet`.
 """
 
-from .baselines import MMoE, SharedBottom
+from .baselines import DIN, MMoE, SharedBottom, TargetAttention
 from .batches import Prepared, TensorBatches
 from .features import Normalizer, Vocab, causal_counts, causal_history, time_split
 from .kuairand import build_kuairand, prepare_kuairand
@@ -26,6 +26,7 @@ from .spec import BATCH_KEYS, FeatureSpec
 
 __all__ = [
     "BATCH_KEYS",
+    "DIN",
     "EPNet",
     "FeatureEmbedding",
     "FeatureSpec",
@@ -36,6 +37,7 @@ __all__ = [
     "PPNet",
     "Prepared",
     "SharedBottom",
+    "TargetAttention",
     "TensorBatches",
     "Vocab",
     "build_kuairand",

@@ -1,10 +1,11 @@
-"""Baselines of the multi-task recommendation chapters: the shared-bottom model and the
-multi-gate mixture of experts (MMoE).
+"""Baselines of the recommendation chapters: the shared-bottom model, the multi-gate
+mixture of experts (MMoE), and DIN's target attention over the user's history.
 
-Both read the flattened embedding ``E (B, n_slots * d)`` of
+All read the embedding ``E (B, n_slots, d)`` of
 :class:`~minilib.recsys.layers.FeatureEmbedding` and return ``(B, n_tasks)`` logits.
 
-Used by the PEPNet chapter.
+Used by the PEPNet chapter; DIN is the target-attention baseline of the TWIN, TWIN-V2
+and Pyramid Mixer chapters.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .layers import MultiTaskModel, Tower, mlp
+from .layers import HISTORY_SLOT, MultiTaskModel, Tower, mlp
 from .spec import FeatureSpec
 
-__all__ = ["MMoE", "SharedBottom"]
+__all__ = ["DIN", "MMoE", "SharedBottom", "TargetAttention"]
 
 
 class SharedBottom(MultiTaskModel):
@@ -89,3 +90,68 @@ class MMoE(MultiTaskModel):
             [tower(mixed[:, t]) for t, tower in enumerate(self.towers)], dim=1
         )
         return logits, {"mmoe": weights}
+
+
+class TargetAttention(nn.Module):
+    """DIN's local activation unit (Zhou et al., KDD 2018): how much each history item
+    says about the target item, and the history pooled by it.
+
+    ``a_i = MLP(e_i (+) v (+) (e_i - v) (+) e_i * v)`` for history items ``e_i (B, L,
+    d)`` and the target ``v (B, d)``; the pooled interest is ``sum_i a_i e_i`` over the
+    real items (``mask (B, L)``, 0 for padding). As in DIN the weights are not
+    normalised by a softmax, so the pooled vector keeps the strength of the interest.
+    Returns ``(pooled (B, d), weights (B, L))``.
+
+    Used by the TWIN, TWIN-V2 and Pyramid Mixer chapters (through :class:`DIN`).
+    """
+
+    def __init__(self, d: int, hidden: Sequence[int] = (36,)):
+        super().__init__()
+        if d < 1 or not len(hidden):
+            raise ValueError(
+                "TargetAttention needs d >= 1 and at least one hidden layer"
+            )
+        self.mlp = nn.Sequential(mlp(4 * d, hidden), nn.Linear(hidden[-1], 1))
+
+    def forward(
+        self, items: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        v = target.unsqueeze(1).expand_as(items)  # (B, L, d)
+        x = torch.cat([items, v, items - v, items * v], dim=-1)  # (B, L, 4d)
+        weights = self.mlp(x).squeeze(-1) * mask  # a_i, 0 on padding: (B, L)
+        return (weights.unsqueeze(-1) * items).sum(dim=1), weights
+
+
+class DIN(SharedBottom):
+    """The shared-bottom model whose history slot is DIN's target attention instead of
+    the mean: the user's previous items are pooled by :class:`TargetAttention` against
+    the target item (the row's ``spec.history_field`` embedding), then flattened with
+    the other slots into the shared bottom and the task towers -> ``(B, n_tasks)``.
+
+    ``return_gates`` gives ``{"attention": (B, L)}``, the weight of every history item.
+
+    Used by the TWIN, TWIN-V2 and Pyramid Mixer chapters.
+    """
+
+    def __init__(
+        self,
+        spec: FeatureSpec,
+        d: int,
+        bottom: Sequence[int] = (128,),
+        tower: Sequence[int] = (64, 32),
+        attention_hidden: Sequence[int] = (36,),
+    ):
+        super().__init__(spec, d, bottom, tower)
+        self.attention = TargetAttention(d, attention_hidden)
+        self.history_slot = self.embedding.slot_index([HISTORY_SLOT])[0]
+        self.target_slot = self.embedding.slot_index([spec.history_field])[0]
+
+    def _forward(self, batch):
+        E = self.embedding(batch)  # (B, n_slots, d), history slot = mean of the items
+        items, mask = self.embedding.history_items(batch)  # (B, L, d), (B, L)
+        pooled, weights = self.attention(items, E[:, self.target_slot], mask)
+        slots = list(E.unbind(dim=1))
+        slots[self.history_slot] = pooled
+        shared = self.bottom(torch.stack(slots, dim=1).flatten(1))
+        logits = torch.stack([t(shared) for t in self.towers], dim=1)
+        return logits, {"attention": weights}

@@ -102,14 +102,20 @@ class FeatureEmbedding(nn.Module):
             )
         return [self.slot_names.index(n) for n in names]
 
+    def history_items(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """The embeddings of the user's previous items ``(B, L, d)`` (the table of
+        ``spec.history_field``) and the mask of real items ``(B, L)``, 0 for padding."""
+        hist = batch["history"]
+        table = self.tables[self._history_col]
+        return table(hist), (hist != 0).to(table.weight.dtype)
+
     def history(self, batch: Batch) -> torch.Tensor:
         """Mean-pooled history embedding (B, d), padding (index 0) masked out, zeros for
         empty histories.
         """
-        hist = batch["history"]
-        table = self.tables[self._history_col]
-        mask = (hist != 0).unsqueeze(-1).to(table.weight.dtype)  # (B, L, 1)
-        summed = (table(hist) * mask).sum(dim=1)  # (B, d)
+        items, mask = self.history_items(batch)
+        mask = mask.unsqueeze(-1)  # (B, L, 1)
+        summed = (items * mask).sum(dim=1)  # (B, d)
         return summed / mask.sum(dim=1).clamp(min=1.0)
 
     def forward(self, batch: Batch) -> torch.Tensor:

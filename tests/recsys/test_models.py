@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
-from minilib.recsys.baselines import MMoE, SharedBottom
+from minilib.recsys.baselines import DIN, MMoE, SharedBottom, TargetAttention
 from minilib.recsys.batches import TensorBatches
 from minilib.recsys.layers import FeatureEmbedding
 from minilib.recsys.multitask import (
@@ -26,7 +26,7 @@ from minilib.recsys.pepnet import EPNet, GateNU, PEPNet, PPNet, gate_values
 from minilib.recsys.spec import BATCH_KEYS
 from minilib.recsys.testing import synthetic_batch, synthetic_spec
 
-ALL_MODELS = (SharedBottom, MMoE, EPNet, PPNet, PEPNet)
+ALL_MODELS = (SharedBottom, MMoE, DIN, EPNet, PPNet, PEPNet)
 GATED = (EPNet, PPNet, PEPNet)
 D = 4
 TOWER = (16, 8)
@@ -44,6 +44,8 @@ def build(cls, spec, seed: int = 0):
     torch.manual_seed(seed)
     if cls is SharedBottom:
         return cls(spec, D, bottom=(32,), tower=TOWER)
+    if cls is DIN:
+        return cls(spec, D, bottom=(32,), tower=TOWER, attention_hidden=(8,))
     if cls is MMoE:
         return cls(spec, D, n_experts=3, expert=(32,), tower=TOWER)
     return cls(spec, D, tower=TOWER, gate_hidden=16)
@@ -238,6 +240,10 @@ def test_forward_shapes_and_gates(cls, data):
             len(spec.tasks),
             n_slots * D + sum(TOWER[:-1]),
         )
+    if cls is DIN:
+        expected.add("attention")
+        assert gates["attention"].shape == (256, spec.history_len)
+        assert (gates["attention"][batch["history"] == 0] == 0).all()
     if cls is MMoE:
         expected.add("mmoe")
         torch.testing.assert_close(
@@ -446,3 +452,29 @@ def test_tensor_batches_and_throughput_smoke(data):
     assert rate > 0 and math.isfinite(rate)
     # the model is untouched
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_target_attention_pools_real_items_by_their_weights():
+    torch.manual_seed(0)
+    att = TargetAttention(3, hidden=(5,))
+    items = torch.randn(2, 4, 3)
+    target = torch.randn(2, 3)
+    mask = torch.tensor([[1.0, 1.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]])
+    pooled, weights = att(items, target, mask)
+    assert pooled.shape == (2, 3) and weights.shape == (2, 4)
+    assert (weights[0, 2:] == 0).all()  # padding has no weight
+    v = target.unsqueeze(1).expand_as(items)
+    raw = att.mlp(torch.cat([items, v, items - v, items * v], -1)).squeeze(-1)
+    torch.testing.assert_close(weights, raw * mask)  # no softmax, as in DIN
+    torch.testing.assert_close(pooled, (weights.unsqueeze(-1) * items).sum(1))
+    with pytest.raises(ValueError, match="hidden"):
+        TargetAttention(3, hidden=())
+
+
+def test_history_items_agree_with_the_mean_pooled_slot(data):
+    spec, batch = data
+    emb = FeatureEmbedding(spec, D)
+    items, mask = emb.history_items(batch)
+    assert items.shape == (256, spec.history_len, D)
+    mean = (items * mask[..., None]).sum(1) / mask.sum(1, keepdim=True).clamp(min=1)
+    torch.testing.assert_close(emb.history(batch), mean)
