@@ -2,7 +2,8 @@
 
 - ``build [--scale ci]``: what ``make book`` runs. The book's sources are copied to
   ``_build/src/`` and every chapter of ``_toc.yml`` is executed into
-  ``_build/src/notebooks/``, its results written under ``_build/results/``; the HTML is
+  ``_build/src/notebooks/``, its results written under ``_build/results/`` and staged
+  with the committed ones in ``_build/src/results/`` for the scorecard page; the HTML is
   then rendered from ``_build/src/``. No tracked file changes.
 - ``run NOTEBOOK ... [--scale ci]``: the same for some chapters (``make run``).
 - ``refresh [NOTEBOOK ...] [--scale ci]``: for maintainers (``make refresh``). At scale
@@ -13,7 +14,8 @@
 - ``list``: the chapters in book order.
 
 Each chapter runs in a fresh kernel whose working folder is ``notebooks/``, with
-``MINILIB_SCALE`` and ``MINILIB_RESULTS`` set; one line per chapter reports its run
+``MINILIB_SCALE`` and ``MINILIB_RESULTS`` set and progress bars off
+(``MINILIB_PROGRESS=0``); one line per chapter reports its run
 time. An executed notebook replaces its target only when the whole chapter succeeded;
 a failing chapter is named, its executed copy kept under ``_build/failed/``, and the
 command exits with status 1.
@@ -123,7 +125,11 @@ def run_chapter(
         with (
             open(log, "w") as sink,
             _stderr_to(sink),
-            _environ(MINILIB_SCALE=scale, **{RESULTS_VAR: str(results)}),
+            _environ(
+                MINILIB_SCALE=scale,
+                MINILIB_PROGRESS="0",  # no bar frames in an executed chapter
+                **{RESULTS_VAR: str(results)},
+            ),
         ):
             pm.execute_notebook(
                 str(path),
@@ -230,6 +236,20 @@ def copy_sources(root: Path, dest: Path) -> None:
             shutil.copy2(src, dest / name)
 
 
+def stage_results(root: Path, src: Path) -> None:
+    """Results beside the built sources, for the scorecard page: the committed ones,
+    with this build's on top (``_build/results/``)."""
+    dest = src / "results"
+    if dest.exists():
+        shutil.rmtree(dest)
+    skip = shutil.ignore_patterns(".*", "*.ipynb")
+    if (root / "results").is_dir():
+        shutil.copytree(root / "results", dest, ignore=skip)
+    built = root / "_build" / "results"
+    if built.is_dir():
+        shutil.copytree(built, dest, dirs_exist_ok=True, ignore=skip)
+
+
 def _plan(command: str, root: Path, scale: str, chapter: Path) -> tuple[Path, Path]:
     """(target notebook, results folder) of one chapter for ``command``."""
     if command == "refresh":
@@ -315,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(chapters) - len(failures)}/{len(chapters)} chapters ok in "
         f"{time.perf_counter() - total0:.1f} s"
     )
+    if args.command in ("build", "run"):
+        stage_results(root, src)
     if failures:
         print("failed: " + ", ".join(failures), file=sys.stderr)
         return 1

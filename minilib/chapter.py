@@ -45,9 +45,12 @@ from .runtime import (
     set_seed,
 )
 
-__all__ = ["Chapter", "FullRun", "setup", "show_code"]
+__all__ = ["VERDICTS", "Chapter", "FullRun", "setup", "show_code"]
 
 DEFAULT_PACKAGES = ("minilib", "numpy", "pandas", "torch", "matplotlib")
+
+#: What a run can say of a claim of the paper.
+VERDICTS = ("holds", "does not hold", "not tested")
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,77 @@ class Chapter:
         statement of a chapter, so that only a chapter that ran to its end replaces
         the previous results."""
         _results.write_json(self.results_path, self.results)
+
+    # ----------------------------------------------------------------- claims
+    def claim(
+        self,
+        key: str,
+        statement: str,
+        holds: bool | None,
+        *,
+        expect: str | Mapping[str, str],
+        paper: str,
+        ours: str,
+    ) -> str:
+        """Declare one claim of the paper, and what this run measured of it.
+
+        - ``statement``: the claim in words, as the chapter tests it;
+        - ``holds``: the measured verdict of this run (``True``, ``False``), or
+          ``None`` when this scale cannot test it;
+        - ``expect``: the verdict the chapter declares at this scale, one of
+          :data:`VERDICTS`, or a dict from scale to verdict. A claim that does not
+          reproduce is declared ``"does not hold"``, with its numbers, never dropped;
+        - ``paper``, ``ours``: the paper's number or statement, and this run's
+          numbers, as text.
+
+        The claim is kept in the results under ``claims`` (the reproduction scorecard
+        reads it there); :meth:`check_claims` asserts that every measured verdict is
+        the declared one, so a change in either direction fails the chapter. Returns
+        the measured verdict.
+        """
+        expected = expect if isinstance(expect, str) else expect.get(self.scale)
+        if expected not in VERDICTS:
+            raise ValueError(
+                f"claim {key!r}: expect must be one of {VERDICTS} (or a dict from "
+                "scale "
+                f"to one), got {expect!r} at scale {self.scale!r}"
+            )
+        if holds is not None and not isinstance(holds, bool):
+            holds = bool(holds)  # numpy booleans
+        verdict = (
+            "not tested" if holds is None else ("holds" if holds else "does not hold")
+        )
+        claims = dict(self.results.get("claims", {}))
+        claims[key] = {
+            "statement": statement,
+            "paper": paper,
+            "ours": ours,
+            "verdict": verdict,
+            "expected": expected,
+        }
+        self.record("claims", claims)
+        return verdict
+
+    def check_claims(self) -> None:
+        """The Checks cell's verdict on the declared claims: shows them as a table and
+        raises ``AssertionError`` naming every claim whose measured verdict differs from
+        the declared one."""
+        import pandas as pd
+        from IPython.display import display
+
+        claims = self.results.get("claims", {})
+        if not claims:
+            raise AssertionError(f"{self.name} declares no claim (Chapter.claim)")
+        table = pd.DataFrame(claims).T[["statement", "paper", "ours", "verdict"]]
+        with pd.option_context("display.max_colwidth", None):
+            display(table.rename_axis("claim"))
+        wrong = [
+            f"{key}: declared {c['expected']!r} at {self.scale}, measured "
+            f"{c['verdict']!r} ({c['ours']})"
+            for key, c in claims.items()
+            if c["verdict"] != c["expected"]
+        ]
+        assert not wrong, "claims whose verdict changed: " + "; ".join(wrong)
 
     # ----------------------------------------------------------------- full runs
     def full_run(self, *, quiet: bool = False) -> FullRun | None:

@@ -110,6 +110,10 @@ def test_build_executes_into_build_and_changes_no_source_file(book):
     # the failing chapter recorded a value but never reached save(): no results file
     assert not (results / "02_bad.json").exists()
     assert (book / "_build" / "failed" / "02_bad.ipynb").is_file()
+    # staged for the scorecard: this build's results over the committed ones
+    staged = src / "results"
+    assert json.loads((staged / "01_good.json").read_text()) == {"answer": 42}
+    assert json.loads((staged / "02_bad.json").read_text()) == {"answer": 40}
     meta = json.loads((src / "notebooks" / "01_good.ipynb").read_text())["metadata"]
     assert meta["papermill"]["input_path"] == "notebooks/01_good.ipynb"
 

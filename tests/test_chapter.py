@@ -178,3 +178,39 @@ def test_show_code_displays_the_source(monkeypatch):
     caption, code = shown
     assert caption.data == "`minilib.results.load`"
     assert code.data.startswith("def load(")
+
+
+def test_claims_are_kept_and_checked_against_their_declared_verdict(results_tmp):
+    ch = _chapter()
+    assert ch.claim(
+        "a", "A beats B", True, expect="holds", paper="+1 %", ours="+2 %"
+    ) == ("holds")
+    ch.claim(
+        "b", "C beats D", np.bool_(False), expect="does not hold", paper="x", ours="y"
+    )
+    ch.claim(
+        "c",
+        "at scale",
+        None,
+        expect={"ci": "not tested", "full": "holds"},
+        paper="p",
+        ours="-",
+    )
+    ch.check_claims()  # every verdict as declared
+    assert ch.results["claims"]["b"] == {
+        "statement": "C beats D",
+        "paper": "x",
+        "ours": "y",
+        "verdict": "does not hold",
+        "expected": "does not hold",
+    }
+    # a change in either direction fails
+    ch.claim("b", "C beats D", True, expect="does not hold", paper="x", ours="z")
+    with pytest.raises(
+        AssertionError, match="b: declared 'does not hold' at ci, measured 'holds'"
+    ):
+        ch.check_claims()
+    with pytest.raises(ValueError, match="expect"):
+        ch.claim("d", "s", True, expect="maybe", paper="", ours="")
+    with pytest.raises(AssertionError, match="declares no claim"):
+        _chapter(name="02_none").check_claims()
