@@ -94,7 +94,7 @@ unit: env
 
 nbval: env data-check
 	@echo "== notebooks under nbval (re-executed, checked cells compared)"
-	@MINILIB_RESULTS=$(CURDIR)/_build/nbval-results $(PY) -m pytest notebooks -q -p no:cacheprovider --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg
+	@MINILIB_RESULTS=$(CURDIR)/_build/nbval-results MINILIB_PROGRESS=0 $(PY) -m pytest notebooks -q -p no:cacheprovider --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 html-strict: env
 	@echo "== strict book build (warnings are errors)"

@@ -12,6 +12,7 @@ from .runtime import (
     environment_report,
     parallel_map,
     pick_device,
+    progress,
     set_seed,
 )
 
@@ -25,6 +26,7 @@ __all__ = [
     "environment_report",
     "parallel_map",
     "pick_device",
+    "progress",
     "set_seed",
     "setup",
     "show_code",

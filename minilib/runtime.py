@@ -228,3 +228,24 @@ def parallel_map(
             return list(pool.map(fn, items))
     finally:
         torch.set_num_threads(before)
+
+
+PROGRESS_VAR = "MINILIB_PROGRESS"
+
+
+def progress(iterable: Iterable[Any] | None = None, **kwargs: Any):
+    """A tqdm progress bar, unless ``$MINILIB_PROGRESS`` is ``0``.
+
+    The book's runner (``make book``, ``make refresh``) and nbval set it to ``0``, so
+    the committed chapters hold no bar frames; a person who runs a chapter in Jupyter
+    or a terminal sees the bars. ``kwargs`` go to ``tqdm`` (``disable=True`` still
+    turns a bar off).
+
+    Used by every chapter with long loops, and by :func:`minilib.train.fit`.
+    """
+    from tqdm import tqdm
+
+    off = os.environ.get(PROGRESS_VAR, "1").strip().lower() in ("0", "off", "false")
+    kwargs["disable"] = bool(kwargs.get("disable", False)) or off
+    kwargs.setdefault("mininterval", 1.0)
+    return tqdm(iterable, **kwargs)

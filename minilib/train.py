@@ -47,7 +47,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm import tqdm
+
+from .runtime import progress as progress_bar
 
 __all__ = [
     "Callback",
@@ -420,14 +421,8 @@ def fit(
     history = History()
     state = FitState(model, optimizer, device, history, total, rank=rank)
     callbacks = list(callbacks)
-    bar = tqdm(
-        total=total,
-        desc=desc,
-        disable=not progress or rank != 0,
-        mininterval=1.0,
-        leave=True,
-        dynamic_ncols=False,
-        ncols=88,
+    bar = progress_bar(
+        total=total, desc=desc, disable=not progress or rank != 0, leave=True
     )
     losses: list[torch.Tensor] = []
     extras: list[dict[str, Any]] = []

@@ -394,9 +394,9 @@ def _sae_restarts(
     """The starts of :func:`sae_split`, best kept."""
     bar = None
     if progress:
-        from tqdm import tqdm
+        from ..runtime import progress as progress_bar
 
-        bar = tqdm(total=iterations * restarts, desc="SAE split", mininterval=1.0)
+        bar = progress_bar(total=iterations * restarts, desc="SAE split")
     best = None
     trace: list[tuple[int, int, float, float]] = []
     n_iterations = 0
