@@ -3,6 +3,12 @@
 Nothing changes at import: a chapter calls :func:`use_style` once, in a visible cell.
 Colours come from :data:`PALETTE` (colour-blind safe, Okabe-Ito), so "the method" and
 "the baseline" keep their colours across chapters.
+
+Figures are drawn at the width of the book's column (:data:`COLUMN_WIDTH` inches at
+100 dpi, about the 684-790 px the article column has at 1280-1920 px), so they are
+shown at their own size and their text at the size it was set: 9-10 pt, never shrunk.
+:func:`subplots` makes such a figure; :func:`dots` draws values with error bars as
+points on an axis that need not start at zero (instead of truncated bars).
 """
 
 from __future__ import annotations
@@ -27,15 +33,22 @@ CYCLE: tuple[str, ...] = tuple(
     PALETTE[k] for k in ("blue", "orange", "green", "vermillion", "sky", "purple")
 )
 
+#: Width of a figure in inches: the book's column at 100 dpi.
+COLUMN_WIDTH = 6.8
+
 STYLE: dict[str, object] = {
-    "figure.figsize": (6.4, 3.6),
+    "figure.figsize": (COLUMN_WIDTH, 3.4),
     "figure.dpi": 100,
     "savefig.dpi": 150,
     "savefig.bbox": "tight",
     "font.size": 10,
-    "axes.titlesize": 11,
+    "axes.titlesize": 10,
     "axes.titleweight": "bold",
     "axes.labelsize": 10,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "legend.fontsize": 9,
+    "figure.titlesize": 11,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,
@@ -57,6 +70,64 @@ def use_style() -> None:
 
     mpl.rcParams.update(STYLE)
     mpl.rcParams["axes.prop_cycle"] = cycler(color=list(CYCLE))
+
+
+def subplots(
+    nrows: int = 1,
+    ncols: int = 1,
+    *,
+    height: float | None = None,
+    **kwargs,
+):
+    """``plt.subplots`` at the column's width: ``(fig, axes)``.
+
+    ``height`` in inches defaults to 2.6 per row (3.4 for a single row);
+    ``kwargs`` go to ``plt.subplots`` (``sharey``, ``width_ratios``, ...). The layout
+    is "constrained", so titles and legends get their room.
+    """
+    import matplotlib.pyplot as plt
+
+    if height is None:
+        height = 3.4 if nrows == 1 else 2.6 * nrows
+    kwargs.setdefault("layout", "constrained")
+    return plt.subplots(nrows, ncols, figsize=(COLUMN_WIDTH, height), **kwargs)
+
+
+def dots(
+    ax,
+    labels: Sequence[str],
+    values: Sequence[float],
+    errors: Sequence[float] | None = None,
+    *,
+    color: str = PALETTE["blue"],
+    offset: float = 0.0,
+    label: str | None = None,
+    reference: float | None = None,
+    horizontal: bool = True,
+):
+    """Values as points with error bars, one per label: the honest picture of numbers
+    whose differences are small against their level (a bar chart would have to start
+    far from zero).
+
+    ``offset`` shifts the points off the label's line, so several series sit side by
+    side; ``reference`` draws a dashed line at that value (e.g. 0 for differences, or a
+    baseline's score). Returns the axis.
+    """
+    pos = np.arange(len(labels)) + offset
+    err = None if errors is None else np.asarray(errors, dtype=float)
+    if horizontal:
+        ax.errorbar(values, pos, xerr=err, fmt="o", color=color, capsize=3, label=label)
+        ax.set_yticks(np.arange(len(labels)), labels)
+        if not ax.yaxis_inverted():  # the first label on top
+            ax.invert_yaxis()
+        if reference is not None:
+            ax.axvline(reference, color="grey", lw=0.8, ls="--")
+    else:
+        ax.errorbar(pos, values, yerr=err, fmt="o", color=color, capsize=3, label=label)
+        ax.set_xticks(np.arange(len(labels)), labels)
+        if reference is not None:
+            ax.axhline(reference, color="grey", lw=0.8, ls="--")
+    return ax
 
 
 def overlay_mask(
@@ -98,7 +169,7 @@ def image_grid(
     images: Sequence[np.ndarray],
     titles: Sequence[str] | None = None,
     ncols: int = 4,
-    width: float = 9.0,
+    width: float = COLUMN_WIDTH,
     cmap: str | None = None,
     suptitle: str | None = None,
 ):

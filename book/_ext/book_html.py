@@ -1,4 +1,4 @@
-"""Two fixes to the book's HTML, as a local Sphinx extension.
+"""The book's additions to its HTML, as a local Sphinx extension.
 
 1. MathJax 3 is served from the book itself instead of a CDN. Readers may be offline,
    and the book's browser test runs with no internet. The files come from the
@@ -7,6 +7,8 @@
 2. Each script is included once per page. Under Jupyter Book 1.0.4, sphinx-thebe's
    inline configuration script is registered twice, and the second copy throws
    "Identifier 'THEBE_JS_URL' has already been declared" in the browser on every page.
+3. The book's stylesheet, ``book/_static/book.css``: code and outputs sized so that
+   nothing scrolls sideways in the article column.
 """
 
 from __future__ import annotations
@@ -50,9 +52,18 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
     scripts[:] = unique
 
 
+STATIC = Path(__file__).resolve().parents[1] / "_static"
+
+
+def _static(app) -> None:
+    app.config.html_static_path.append(str(STATIC))
+
+
 def setup(app):
     _mathjax_dir()  # fail early, with a clear message, if the files are missing
     app.config.mathjax_path = "mathjax/tex-mml-chtml.js"
+    app.connect("builder-inited", _static)
+    app.add_css_file("book.css")
     app.connect("build-finished", _copy)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
