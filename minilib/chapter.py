@@ -44,6 +44,7 @@ from .runtime import (
     pick_device,
     set_seed,
 )
+from .tables import Table
 
 __all__ = ["VERDICTS", "Chapter", "FullRun", "setup", "show_code"]
 
@@ -183,14 +184,18 @@ class Chapter:
             "not tested" if holds is None else ("holds" if holds else "does not hold")
         )
         claims = dict(self.results.get("claims", {}))
+        order = claims[key]["order"] if key in claims else len(claims)
         claims[key] = {
+            "order": order,
             "statement": statement,
             "paper": paper,
             "ours": ours,
             "verdict": verdict,
             "expected": expected,
         }
-        self.record("claims", claims)
+        # kept in the results only: the claims are not glued into the prose (gluing a
+        # key once per claim would glue it several times)
+        self.results["claims"] = _results.plain(claims)
         return verdict
 
     def check_claims(self) -> None:
@@ -203,9 +208,11 @@ class Chapter:
         claims = self.results.get("claims", {})
         if not claims:
             raise AssertionError(f"{self.name} declares no claim (Chapter.claim)")
-        table = pd.DataFrame(claims).T[["statement", "paper", "ours", "verdict"]]
-        with pd.option_context("display.max_colwidth", None):
-            display(table.rename_axis("claim"))
+        claims = dict(sorted(claims.items(), key=lambda kv: kv[1].get("order", 0)))
+        table = pd.DataFrame(claims).T.rename(columns={"expected": "declared"})
+        table = table[["statement", "paper", "ours", "declared", "verdict"]]
+        caption = f"The paper's claims at scale {self.scale}: declared and measured"
+        display(Table(table.rename_axis("claim"), caption))
         wrong = [
             f"{key}: declared {c['expected']!r} at {self.scale}, measured "
             f"{c['verdict']!r} ({c['ours']})"
@@ -253,9 +260,10 @@ class Chapter:
         ``paper`` maps a column title (e.g. ``"paper (KDD 2023)"``) to its rows;
         ``book(results)`` makes the book's column from a run's results. The table has
         the paper's columns, this run's, and, at scales other than "full", the full
-        run's when there is one (:meth:`full_run`). With ``show`` it is displayed with
-        full-width cells. Returns the DataFrame (rows: the union of the columns' rows,
-        in order of appearance).
+        run's when there is one (:meth:`full_run`). With ``show`` (the default) it is
+        displayed with its caption and nothing is returned, so that the table shows
+        once; with ``show=False`` the DataFrame is returned (rows: the union of the
+        columns' rows, in order of appearance).
         """
         import pandas as pd
 
@@ -273,8 +281,8 @@ class Chapter:
         if show:
             from IPython.display import display
 
-            with pd.option_context("display.max_colwidth", None):
-                display(table)
+            display(Table(table, "The paper's numbers beside this book's"))
+            return None
         return table
 
     # ----------------------------------------------------------------- the end

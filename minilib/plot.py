@@ -172,11 +172,16 @@ def image_grid(
     width: float = COLUMN_WIDTH,
     cmap: str | None = None,
     suptitle: str | None = None,
+    *,
+    col_titles: Sequence[str] | None = None,
+    row_titles: Sequence[str] | None = None,
 ):
     """Show images in a grid without axes; returns the figure.
 
-    ``images``: a sequence of (H, W) or (H, W, 3) arrays (or PIL images); ``titles``:
-    one per image.
+    ``images``: a sequence of (H, W) or (H, W, 3) arrays (or PIL images), row by row;
+    ``titles``: one per image; or, for a table of images, ``col_titles`` (one per
+    column, over the top row) and ``row_titles`` (one per row, left of it). Titles are
+    set at 9 pt: with many columns, prefer short column titles to one per image.
     """
     import matplotlib.pyplot as plt
 
@@ -187,20 +192,39 @@ def image_grid(
         raise ValueError(f"{len(titles)} titles for {n} images")
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))
+    if col_titles is not None and len(col_titles) != ncols:
+        raise ValueError(f"{len(col_titles)} column titles for {ncols} columns")
+    if row_titles is not None and len(row_titles) != nrows:
+        raise ValueError(f"{len(row_titles)} row titles for {nrows} rows")
     first = np.asarray(images[0])
     aspect = first.shape[0] / first.shape[1]
-    height = width / ncols * aspect * nrows + 0.35 * nrows + (0.4 if suptitle else 0.0)
+    lines = max((t.count("\n") + 1 for t in titles or col_titles or [""]), default=1)
+    title_height = 0.2 * lines if (titles or col_titles) else 0.05
+    height = (
+        width / ncols * aspect * nrows
+        + title_height * (nrows if titles else 1)
+        + (0.4 if suptitle else 0.0)
+    )
     fig, axes = plt.subplots(
         nrows, ncols, figsize=(width, height), squeeze=False, layout="constrained"
     )
     for i, ax in enumerate(axes.flat):
-        ax.axis("off")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_visible(False)
         if i >= n:
+            ax.axis("off")
             continue
         img = np.asarray(images[i])
         ax.imshow(img, cmap=cmap or ("gray" if img.ndim == 2 else None))
         if titles is not None:
-            ax.set_title(titles[i], fontsize=8, fontweight="normal")
+            ax.set_title(titles[i], fontsize=9, fontweight="normal")
+    for ax, title in zip(axes[0], col_titles or [], strict=False):
+        ax.set_title(title, fontsize=9, fontweight="normal")
+    for ax, title in zip(axes[:, 0], row_titles or [], strict=False):
+        # the axis is hidden, its label is not; horizontal, so it fits a short row
+        ax.set_ylabel(title, fontsize=9, rotation=0, ha="right", va="center")
     if suptitle:
         fig.suptitle(suptitle)
     return fig

@@ -54,11 +54,14 @@ def load_claims(
 
 
 def status(ci: str | None, full: str | None) -> str:
-    """One line for a claim's verdicts at the two scales (None: no run at that
-    scale).
-    """
-    parts = [f"ci: {ci or 'no run'}", f"full: {full or 'no full run'}"]
-    return "; ".join(parts)
+    """A claim's verdicts at the two scales, "ci / full" (None: no run at that
+    scale, shown as "no run")."""
+    return f"{ci or 'no run'} / {full or 'no run'}"
+
+
+def _in_order(claims: dict) -> list[str]:
+    """The keys of ``claims`` in the order the chapter declared them."""
+    return sorted(claims, key=lambda k: claims[k].get("order", 0))
 
 
 def _cell(text: str) -> str:
@@ -74,12 +77,13 @@ def scorecard_markdown(
     lines: list[str] = []
     for ch in chapters:
         lines += [f"## {ch.title}", "", f"Chapter: {{doc}}`{link.format(ch.name)}`", ""]
-        keys = list(dict.fromkeys(k for c in ch.claims.values() if c for k in c))
+        declared = [c for c in (ch.claims["ci"], ch.claims["full"]) if c]
+        keys = list(dict.fromkeys(k for c in declared for k in _in_order(c)))
         if not keys:
             lines += ["This chapter declares no claim yet.", ""]
             continue
         lines += [
-            "| claim | paper | ours at ci | ours at full | verdict |",
+            "| claim | paper | ours at ci | ours at full | verdict: ci / full |",
             "| --- | --- | --- | --- | --- |",
         ]
         for key in keys:

@@ -180,7 +180,11 @@ def test_show_code_displays_the_source(monkeypatch):
     assert code.data.startswith("def load(")
 
 
-def test_claims_are_kept_and_checked_against_their_declared_verdict(results_tmp):
+def test_claims_are_kept_and_checked_against_their_declared_verdict(
+    results_tmp, monkeypatch
+):
+    glued = []
+    monkeypatch.setattr("minilib.chapter._glue", lambda key, *_: glued.append(key))
     ch = _chapter()
     assert ch.claim(
         "a", "A beats B", True, expect="holds", paper="+1 %", ours="+2 %"
@@ -197,7 +201,9 @@ def test_claims_are_kept_and_checked_against_their_declared_verdict(results_tmp)
         ours="-",
     )
     ch.check_claims()  # every verdict as declared
+    assert "claims" not in glued  # kept in the results, never glued (once per claim)
     assert ch.results["claims"]["b"] == {
+        "order": 1,  # declared second
         "statement": "C beats D",
         "paper": "x",
         "ours": "y",

@@ -46,6 +46,22 @@ def test_image_grid():
         plot.image_grid([])
 
 
+def test_image_grid_as_a_table_of_images():
+    images = [np.zeros((4, 6))] * 6
+    fig = plot.image_grid(
+        images, ncols=3, col_titles=["x", "y", "z"], row_titles=["r1", "r2"]
+    )
+    top = [ax.get_title() for ax in fig.axes[:3]]
+    left = [fig.axes[0].get_ylabel(), fig.axes[3].get_ylabel()]
+    assert top == ["x", "y", "z"] and left == ["r1", "r2"]
+    assert fig.get_figwidth() == plot.COLUMN_WIDTH  # drawn at the column's width
+    plt.close(fig)
+    with pytest.raises(ValueError, match="2 column titles for 3 columns"):
+        plot.image_grid(images, ncols=3, col_titles=["x", "y"])
+    with pytest.raises(ValueError, match="1 row titles for 2 rows"):
+        plot.image_grid(images, ncols=3, row_titles=["r1"])
+
+
 def test_show_jpeg_displays_and_closes(monkeypatch):
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))

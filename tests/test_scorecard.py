@@ -49,11 +49,21 @@ def test_scorecard_from_fixture_results(tmp_path):
         "> 1 % online",
         "-0.1",
         "+0.2",
-        "ci: does not hold; full: holds",
+        "does not hold / holds",
     ]
     assert text.count("declares no claim yet") == 2
 
 
 def test_status_names_missing_runs():
-    assert status("holds", None) == "ci: holds; full: no full run"
-    assert status(None, "does not hold") == "ci: no run; full: does not hold"
+    assert status("holds", None) == "holds / no run"
+    assert status(None, "does not hold") == "no run / does not hold"
+
+
+def test_claims_keep_the_order_the_chapter_declared(tmp_path):
+    claims = {
+        key: {**_claims("holds", "1")["beats"], "statement": key, "order": order}
+        for key, order in (("zeta", 0), ("alpha", 1))
+    }
+    (tmp_path / "01_x.json").write_text(json.dumps({"claims": claims}, sort_keys=True))
+    text = scorecard_markdown(load_claims(tmp_path, [("01_x", "X")]))
+    assert text.index("| zeta") < text.index("| alpha")
